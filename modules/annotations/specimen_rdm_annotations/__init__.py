@@ -1,0 +1,1 @@
+"""Annotation records: regions, traits and transcriptions on specimen images."""

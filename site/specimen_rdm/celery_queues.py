@@ -1,0 +1,29 @@
+"""Celery queues of the instance and the routes that send tasks to them.
+
+`celery` takes interactive work, `indexing` the bulk indexer, `low` housekeeping, and the two
+`pipelines-*` queues the ML work: GPU nodes consume `pipelines-gpu`, every node `pipelines-cpu`.
+"""
+
+from kombu import Exchange, Queue
+
+QUEUE_NAMES = ("celery", "indexing", "low", "pipelines-cpu", "pipelines-gpu")
+
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES
+)
+
+CELERY_TASK_ROUTES = {
+    "invenio_indexer.tasks.process_bulk_queue": {"queue": "indexing"},
+    "invenio_indexer.tasks.index_record": {"queue": "indexing"},
+    "invenio_indexer.tasks.delete_record": {"queue": "indexing"},
+    "invenio_records_resources.tasks.send_change_notifications": {"queue": "low"},
+    "invenio_files_rest.tasks.verify_checksum": {"queue": "low"},
+    "invenio_files_rest.tasks.schedule_checksum_verification": {"queue": "low"},
+    "invenio_files_rest.tasks.remove_expired_multipartobjects": {"queue": "low"},
+    "invenio_files_rest.tasks.clear_orphaned_files": {"queue": "low"},
+    "invenio_stats.tasks.process_events": {"queue": "low"},
+    "invenio_stats.tasks.aggregate_events": {"queue": "low"},
+    "invenio_accounts.tasks.clean_session_table": {"queue": "low"},
+    "invenio_accounts.tasks.delete_ips": {"queue": "low"},
+}
+"""Task name → queue. Tasks not listed go to `celery`."""

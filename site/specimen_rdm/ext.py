@@ -1,0 +1,27 @@
+"""Flask extension of the instance: start-up checks that operators must see in the log."""
+
+from flask import Flask
+
+
+class SpecimenRDM:
+    """Specimen RDM instance extension."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        """Initialise the extension, if given an app."""
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension and report how DOIs are handled."""
+        app.extensions["specimen-rdm"] = self
+        config = app.config
+        if config.get("DATACITE_ENABLED") and not (
+            config.get("DATACITE_USERNAME") and config.get("DATACITE_PASSWORD")
+        ):
+            app.logger.warning(
+                "DataCite credentials are not configured: DOIs under prefix %s are minted "
+                "and kept reserved locally, never registered with DataCite. Set "
+                "INVENIO_DATACITE_USERNAME, INVENIO_DATACITE_PASSWORD and "
+                "INVENIO_DATACITE_PREFIX to register them.",
+                config.get("DATACITE_PREFIX"),
+            )
