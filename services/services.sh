@@ -4,6 +4,7 @@
 # that already answers is left alone. A service that does not answer in time fails the command
 # with the tail of its log.
 #   services/services.sh start|stop|status
+#   services/services.sh reset-vhost NAME   (an empty RabbitMQ virtual host, for test runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -110,6 +111,13 @@ rabbit_start() {
   wait_for rabbitmq var/log/rabbitmq.log rabbit_up
   echo "rabbitmq: started on $RABBITMQ_PORT"
 }
+# An empty virtual host for a test run, so that its tasks never reach another run's workers.
+rabbit_reset_vhost() {
+  local vhost=$1 ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
+  rabbit_cmd "$ctl" -q delete_vhost "$vhost" >/dev/null 2>&1 || true
+  rabbit_cmd "$ctl" -q add_vhost "$vhost" >/dev/null
+  rabbit_cmd "$ctl" -q set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null
+}
 rabbit_stop() {
   rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 || true
   echo "rabbitmq: stopped"
@@ -163,6 +171,8 @@ case "${1:-}" in
     status_line rabbitmq "$RABBITMQ_PORT" rabbit_up || rc=1
     status_line opensearch "$OPENSEARCH_PORT" os_up || rc=1
     exit $rc ;;
+  reset-vhost)
+    rabbit_reset_vhost "${2:?usage: $0 reset-vhost NAME}" ;;
   *)
-    echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    echo "usage: $0 start|stop|status|reset-vhost NAME" >&2; exit 2 ;;
 esac

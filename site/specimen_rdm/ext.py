@@ -1,6 +1,12 @@
 """Flask extension of the instance: start-up checks that operators must see in the log."""
 
+import os
+
 from flask import Flask
+
+RAW_STRING_SETTINGS = ("DATACITE_USERNAME", "DATACITE_PASSWORD", "DATACITE_PREFIX", "DATACITE_URL")
+"""Settings whose INVENIO_* values must stay text: invenio-config evaluates environment values as
+Python literals, which turns a DOI prefix such as 10.80000 into the number 10.8."""
 
 
 class SpecimenRDM:
@@ -15,6 +21,9 @@ class SpecimenRDM:
         """Register the extension and report how DOIs are handled."""
         app.extensions["specimen-rdm"] = self
         config = app.config
+        for key in RAW_STRING_SETTINGS:
+            if f"INVENIO_{key}" in os.environ:
+                config[key] = os.environ[f"INVENIO_{key}"]
         if config.get("DATACITE_ENABLED") and not (
             config.get("DATACITE_USERNAME") and config.get("DATACITE_PASSWORD")
         ):
