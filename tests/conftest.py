@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from datacite_server import DataCiteTestServer
 from deposit import Api
 from live_instance import ROOT, LiveInstance
@@ -16,7 +15,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def datacite():
     """A DataCite REST API test server that validates and records every request."""
-    with DataCiteTestServer("SPECIMEN.TEST", "datacite-secret", DATACITE_PREFIX) as server:
+    with DataCiteTestServer(
+        "SPECIMEN.TEST", "datacite-secret", DATACITE_PREFIX
+    ) as server:
         yield server
 
 
@@ -32,8 +33,7 @@ def live(datacite):
             "INVENIO_OAISERVER_PAGE_SIZE": str(OAI_PAGE_SIZE),
         }
     )
-    instance.reset()
-    instance.setup()
+    instance.prepare()
     try:
         instance.start()
         yield instance

@@ -44,7 +44,11 @@ def free_port() -> int:
 class LiveInstance:
     """Database, indices, web server and worker of one test run."""
 
-    name: str = "specimen_rdm_test"
+    name: str = field(
+        default_factory=lambda: os.environ.get(
+            "SPECIMEN_TEST_INSTANCE", "specimen_rdm_test"
+        )
+    )
     web_port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     processes: list = field(default_factory=list)
@@ -53,6 +57,11 @@ class LiveInstance:
     def var(self) -> Path:
         """This run's files: instance folder, file locations, logs."""
         return ROOT / "var" / self.name
+
+    @property
+    def index_prefix(self) -> str:
+        """Prefix of this run's search indices."""
+        return self.name.replace("_", "-") + "-"
 
     @property
     def url(self) -> str:
@@ -65,7 +74,7 @@ class LiveInstance:
         env = {k: v for k, v in os.environ.items() if not k.startswith("INVENIO_")}
         redis = f"redis://127.0.0.1:{env.get('REDIS_PORT', '6379')}"
         rabbit_port = env.get("RABBITMQ_PORT", "5672")
-        broker = f"amqp://guest:guest@127.0.0.1:{rabbit_port}/specimen-test"
+        broker = f"amqp://guest:guest@127.0.0.1:{rabbit_port}/{self.name}"
         user = env.get("POSTGRES_USER", "specimen")
         password = env.get("POSTGRES_PASSWORD", "specimen")
         pg_port = env.get("POSTGRES_PORT", "5432")
@@ -78,7 +87,7 @@ class LiveInstance:
             INVENIO_SEARCH_HOSTS=f"['http://127.0.0.1:{search_port}']",
             WEB_PORT=str(self.web_port),
             INVENIO_INSTANCE_PATH=str(self.var / "instance"),
-            INVENIO_SEARCH_INDEX_PREFIX="specimen-rdm-test-",
+            INVENIO_SEARCH_INDEX_PREFIX=self.index_prefix,
             INVENIO_BROKER_URL=broker,
             INVENIO_CELERY_BROKER_URL=broker,
             INVENIO_CACHE_REDIS_URL=f"{redis}/10",
@@ -100,19 +109,33 @@ class LiveInstance:
         return env
 
     # --- preparation ------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Reset and set up, or with SPECIMEN_TEST_KEEP=1 reuse the previous run's data."""
+        if (
+            os.environ.get("SPECIMEN_TEST_KEEP") == "1"
+            and (self.var / "instance").exists()
+        ):
+            return
+        self.reset()
+        self.setup()
+
     def reset(self) -> None:
         """Drop everything a previous run left: database, indices, queues, files, stamps."""
         port = os.environ.get("POSTGRES_PORT", "5432")
         psql = ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-qAt", "-c"]
-        subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'], check=True)
+        subprocess.run(
+            [*psql, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'], check=True
+        )
         owner = os.environ.get("POSTGRES_USER", "specimen")
-        subprocess.run([*psql, f'CREATE DATABASE "{self.name}" OWNER "{owner}"'], check=True)
+        subprocess.run(
+            [*psql, f'CREATE DATABASE "{self.name}" OWNER "{owner}"'], check=True
+        )
         search = f"http://127.0.0.1:{os.environ.get('OPENSEARCH_PORT', '9200')}"
         requests.delete(
-            f"{search}/specimen-rdm-test-*?expand_wildcards=all", timeout=60
+            f"{search}/{self.index_prefix}*?expand_wildcards=all", timeout=60
         ).raise_for_status()
         subprocess.run(
-            ["bash", str(ROOT / "services" / "services.sh"), "reset-vhost", "specimen-test"],
+            ["bash", str(ROOT / "services" / "services.sh"), "reset-vhost", self.name],
             check=True,
         )
         shutil.rmtree(self.var, ignore_errors=True)
@@ -137,7 +160,11 @@ class LiveInstance:
 
         package = Path(rdm_fixtures.__file__).parent / "data" / "vocabularies"
         vocabularies_file = app_data / "vocabularies.yaml"
-        vocabularies = yaml.safe_load(vocabularies_file.read_text()) if vocabularies_file.exists() else {}
+        vocabularies = (
+            yaml.safe_load(vocabularies_file.read_text())
+            if vocabularies_file.exists()
+            else {}
+        )
         vocabularies = vocabularies or {}
         subsets = {
             "languages": ("lng", package / "languages.yaml", TEST_LANGUAGES),
@@ -167,6 +194,7 @@ class LiveInstance:
         """Run a project script with this instance's environment; its output on success."""
         result = subprocess.run(
             ["bash", str(ROOT / script), *args],
+            check=False,
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -180,13 +208,16 @@ class LiveInstance:
         """Run an `invenio` CLI command against this instance; its standard output."""
         result = subprocess.run(
             [str(VENV_BIN / "invenio"), *args],
+            check=False,
             env=self.env,
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"invenio {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+            raise RuntimeError(
+                f"invenio {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+            )
         return result.stdout
 
     # --- processes --------------------------------------------------------------------------
@@ -210,7 +241,10 @@ class LiveInstance:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/api/records", timeout=30).status_code == 200:
+                if (
+                    requests.get(f"{self.url}/api/records", timeout=30).status_code
+                    == 200
+                ):
                     return
             except requests.RequestException:
                 pass
@@ -221,16 +255,21 @@ class LiveInstance:
         raise RuntimeError(f"web app did not answer:\n{self.log_tail('web')}")
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        log = open(self.var / "log" / f"{name}.log", "w")
-        process = subprocess.Popen(
-            command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-        )
+        # The child keeps its own copy of the log's file descriptor.
+        with open(self.var / "log" / f"{name}.log", "w") as log:
+            process = subprocess.Popen(
+                command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
         self.processes.append((name, process))
 
     def log_tail(self, name: str, lines: int = 60) -> str:
         """The last lines of a process's log (for failure messages)."""
         path = self.var / "log" / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
 
     def stop(self) -> None:
         """Stop the web server and worker, waiting for them to exit."""
@@ -246,4 +285,8 @@ class LiveInstance:
     # --- users ------------------------------------------------------------------------------
     def token(self, email: str) -> str:
         """A personal access token for `email` (the user is created if needed)."""
-        return self.invenio("specimens", "token", "--email", email).strip().splitlines()[-1]
+        return (
+            self.invenio("specimens", "token", "--email", email)
+            .strip()
+            .splitlines()[-1]
+        )

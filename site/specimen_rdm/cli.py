@@ -1,7 +1,7 @@
 """`invenio specimens ...`: instance commands used by `make run`, `make token` and the tests."""
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -21,7 +21,9 @@ def specimens() -> None:
 
 @specimens.command("locations")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--archive", "archive_dir", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--archive", "archive_dir", required=True, type=click.Path(file_okay=False)
+)
 @with_appcontext
 def locations(data_dir: str, archive_dir: str) -> None:
     """Create the active (default) and archive file locations if they do not exist."""
@@ -51,12 +53,12 @@ def ensure_user(email: str, password: str | None = None, admin: bool = False):
             email=email,
             password=password or secrets.token_urlsafe(24),
             active=True,
-            confirmed_at=datetime.now(timezone.utc),
+            confirmed_at=datetime.now(UTC),
         )
     else:
         current_datastore.activate_user(user)
         if user.confirmed_at is None:
-            user.confirmed_at = datetime.now(timezone.utc)
+            user.confirmed_at = datetime.now(UTC)
     if admin:
         role = current_datastore.find_or_create_role("admin")
         current_datastore.add_role_to_user(user, role)
@@ -80,7 +82,9 @@ def user(email: str, password: str, admin: bool) -> None:
 
 @specimens.command("token")
 @click.option("--email", required=True, help="Owner of the token; created if missing.")
-@click.option("--name", default="specimen-rdm-cli", show_default=True, help="Token name.")
+@click.option(
+    "--name", default="specimen-rdm-cli", show_default=True, help="Token name."
+)
 @with_appcontext
 def token(email: str, name: str) -> None:
     """Print a personal access token for EMAIL (last line of the output)."""

@@ -4,7 +4,12 @@ import os
 
 from flask import Flask
 
-RAW_STRING_SETTINGS = ("DATACITE_USERNAME", "DATACITE_PASSWORD", "DATACITE_PREFIX", "DATACITE_URL")
+RAW_STRING_SETTINGS = (
+    "DATACITE_USERNAME",
+    "DATACITE_PASSWORD",
+    "DATACITE_PREFIX",
+    "DATACITE_URL",
+)
 """Settings whose INVENIO_* values must stay text: invenio-config evaluates environment values as
 Python literals, which turns a DOI prefix such as 10.80000 into the number 10.8."""
 

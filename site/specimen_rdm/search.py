@@ -1,5 +1,6 @@
 """Record search: InvenioRDM's configuration plus short field names users type."""
 
+from invenio_access.permissions import system_permission
 from invenio_rdm_records.config import RDM_SEARCH as _RDM_SEARCH
 from invenio_rdm_records.services.queryparser import word_internal_notes
 from invenio_records_resources.services.records.queryparser import (
@@ -8,7 +9,6 @@ from invenio_records_resources.services.records.queryparser import (
     RestrictedTermValue,
     SearchFieldTransformer,
 )
-from invenio_access.permissions import system_permission
 
 FIELD_ALIASES = {
     "doi": "pids.doi.identifier",
@@ -25,7 +25,9 @@ RDM_SEARCH = {
             "internal_notes.id": RestrictedTerm(system_permission),
             "internal_notes.added_by": RestrictedTerm(system_permission),
             "internal_notes.timestamp": RestrictedTerm(system_permission),
-            "_exists_": RestrictedTermValue(system_permission, word=word_internal_notes),
+            "_exists_": RestrictedTermValue(
+                system_permission, word=word_internal_notes
+            ),
         },
         tree_transformer_cls=SearchFieldTransformer,
     ),

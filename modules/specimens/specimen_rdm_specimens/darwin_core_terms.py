@@ -13,7 +13,11 @@ DC_TERMS_NAMESPACE = "http://purl.org/dc/terms/"
 SPECIMEN_NAMESPACES = {"dwc": DWC_NAMESPACE, "ac": AC_NAMESPACE}
 """Custom-field namespaces of specimen records (`RDM_NAMESPACES` in invenio.cfg)."""
 
-_NAMESPACE_PREFIXES = {DWC_NAMESPACE: "dwc", AC_NAMESPACE: "ac", DC_TERMS_NAMESPACE: "dcterms"}
+_NAMESPACE_PREFIXES = {
+    DWC_NAMESPACE: "dwc",
+    AC_NAMESPACE: "ac",
+    DC_TERMS_NAMESPACE: "dcterms",
+}
 
 PRE_STANDARD_DWC_TERMS = {
     "collector": "recordedBy",
@@ -29,7 +33,9 @@ class UnknownTermNamespace(ValueError):
 
     def __init__(self, term: str) -> None:
         """Name the term in the message."""
-        super().__init__(f"term {term!r}: namespace is not Darwin Core, Audubon Core or DC terms")
+        super().__init__(
+            f"term {term!r}: namespace is not Darwin Core, Audubon Core or DC terms"
+        )
         self.term = term
 
 
