@@ -28,4 +28,14 @@ json.dump(package, open(path, "w"), indent=2)
 PY
 step "installing npm packages (first time: ~2 min)" invenio webpack install
 step "building with rspack" invenio webpack build
+# rspack can exit 0 and still write a manifest that says the build failed.
+if ! .venv/bin/python - "$instance/static/dist/manifest.json" <<'PY'
+import json, sys
+manifest = json.load(open(sys.argv[1]))
+if manifest.get("status") != "done":
+    sys.exit(f"assets: build failed: {manifest.get('error')}: {manifest.get('message', '')[:2000]}")
+PY
+then
+  exit 1
+fi
 echo "assets: built into $instance/static/dist"

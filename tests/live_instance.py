@@ -134,13 +134,16 @@ class LiveInstance:
         requests.delete(
             f"{search}/{self.index_prefix}*?expand_wildcards=all", timeout=60
         ).raise_for_status()
+        self._reset_queues()
+        shutil.rmtree(self.var, ignore_errors=True)
+        shutil.rmtree(ROOT / "var" / "setup" / self.name, ignore_errors=True)
+        self._write_instance_folder()
+
+    def _reset_queues(self) -> None:
         subprocess.run(
             ["bash", str(ROOT / "services" / "services.sh"), "reset-vhost", self.name],
             check=True,
         )
-        shutil.rmtree(self.var, ignore_errors=True)
-        shutil.rmtree(ROOT / "var" / "setup" / self.name, ignore_errors=True)
-        self._write_instance_folder()
 
     def _write_instance_folder(self) -> None:
         instance = self.var / "instance"

@@ -3,8 +3,8 @@
 from invenio_access.permissions import system_permission
 from invenio_rdm_records.config import RDM_SEARCH as _RDM_SEARCH
 from invenio_rdm_records.services.queryparser import word_internal_notes
-from invenio_records_resources.services.records.queryparser import (
-    QueryParser,
+from invenio_records_resources.services.records.queryparser import QueryParser
+from invenio_records_resources.services.records.queryparser.transformer import (
     RestrictedTerm,
     RestrictedTermValue,
     SearchFieldTransformer,
