@@ -4,6 +4,8 @@ import os
 
 from flask import Flask
 
+from . import iiif_errors
+
 RAW_STRING_SETTINGS = (
     "DATACITE_USERNAME",
     "DATACITE_PASSWORD",
@@ -25,6 +27,7 @@ class SpecimenRDM:
     def init_app(self, app: Flask) -> None:
         """Register the extension and report how DOIs are handled."""
         app.extensions["specimen-rdm"] = self
+        iiif_errors.register(app)
         config = app.config
         for key in RAW_STRING_SETTINGS:
             if f"INVENIO_{key}" in os.environ:
