@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from datacite_server import DataCiteTestServer
 from deposit import Api
 from live_instance import ROOT, LiveInstance
@@ -15,9 +16,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def datacite():
     """A DataCite REST API test server that validates and records every request."""
-    with DataCiteTestServer(
-        "SPECIMEN.TEST", "datacite-secret", DATACITE_PREFIX
-    ) as server:
+    with DataCiteTestServer("SPECIMEN.TEST", "datacite-secret", DATACITE_PREFIX) as server:
         yield server
 
 

@@ -140,9 +140,7 @@ def validate_metadata(attributes: dict[str, Any]) -> list[dict[str, str]]:
         if error.validator == "required":
             for name in error.validator_value:
                 if isinstance(error.instance, dict) and name not in error.instance:
-                    errors[
-                        (_json_path([*path, name]), f"{name!r} is a required property")
-                    ] = None
+                    errors[(_json_path([*path, name]), f"{name!r} is a required property")] = None
         else:
             errors[(_json_path(path) or "attributes", error.message)] = None
     return [{"source": source, "title": title} for source, title in errors]
@@ -288,9 +286,9 @@ class DataCiteTestServer:
         except (binascii.Error, UnicodeDecodeError):
             return False
         username, _, password = decoded.partition(":")
-        return hmac.compare_digest(
-            username.encode(), self.username.encode()
-        ) & hmac.compare_digest(password.encode(), self.password.encode())
+        return hmac.compare_digest(username.encode(), self.username.encode()) & hmac.compare_digest(
+            password.encode(), self.password.encode()
+        )
 
     def _dispatch(
         self,
@@ -352,9 +350,7 @@ class DataCiteTestServer:
         if given:
             doi = str(given).lower()
             if path_doi is not None and doi != path_doi:
-                raise _error(
-                    422, f"Does not match the DOI in the URL ({path_doi})", "doi"
-                )
+                raise _error(422, f"Does not match the DOI in the URL ({path_doi})", "doi")
         elif path_doi is not None:
             doi = path_doi
         elif attributes.get("suffix"):
@@ -400,17 +396,11 @@ class DataCiteTestServer:
         current = self._dois.get(doi, {"state": DRAFT})
         merged = {
             **current,
-            **{
-                k: v
-                for k, v in attributes.items()
-                if k not in READ_ONLY_KEYS | {"event"}
-            },
+            **{k: v for k, v in attributes.items() if k not in READ_ONLY_KEYS | {"event"}},
         }
         prefix, _, suffix = doi.partition("/")
         merged.update(doi=doi, prefix=prefix, suffix=suffix)
-        merged["state"] = TRANSITIONS.get(event or "", {}).get(
-            current["state"], current["state"]
-        )
+        merged["state"] = TRANSITIONS.get(event or "", {}).get(current["state"], current["state"])
 
         errors: list[dict[str, str]] = []
         url = merged.get("url")

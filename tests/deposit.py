@@ -4,8 +4,9 @@ import io
 import time
 
 import requests
-from live_instance import SHARED_DATA
 from PIL import Image
+
+from live_instance import SHARED_DATA
 
 
 class Api(requests.Session):
@@ -61,9 +62,7 @@ def sheet_jpeg(name: str = "BM000521755") -> bytes:
 def sheet_tiff(name: str = "L__0059912") -> bytes:
     """A real herbarium sheet converted to an (uncompressed, RGB) TIFF."""
     buffer = io.BytesIO()
-    with Image.open(
-        SHARED_DATA / "herbarium" / "sheets" / "img" / f"{name}.jpg"
-    ) as image:
+    with Image.open(SHARED_DATA / "herbarium" / "sheets" / "img" / f"{name}.jpg") as image:
         image.convert("RGB").save(buffer, format="TIFF")
     return buffer.getvalue()
 
@@ -105,9 +104,7 @@ def publish_sheet(api: Api, title: str, files: dict[str, bytes] | None = None) -
     return publish(api, draft["id"])
 
 
-def wait_for(
-    predicate, timeout: float = 60, interval: float = 0.5, what: str = "condition"
-):
+def wait_for(predicate, timeout: float = 60, interval: float = 0.5, what: str = "condition"):
     """Poll until `predicate()` returns something truthy; that value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -45,9 +45,7 @@ class LiveInstance:
     """Database, indices, web server and worker of one test run."""
 
     name: str = field(
-        default_factory=lambda: os.environ.get(
-            "SPECIMEN_TEST_INSTANCE", "specimen_rdm_test"
-        )
+        default_factory=lambda: os.environ.get("SPECIMEN_TEST_INSTANCE", "specimen_rdm_test")
     )
     web_port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
@@ -111,10 +109,7 @@ class LiveInstance:
     # --- preparation ------------------------------------------------------------------------
     def prepare(self) -> None:
         """Reset and set up, or with SPECIMEN_TEST_KEEP=1 reuse the previous run's data."""
-        if (
-            os.environ.get("SPECIMEN_TEST_KEEP") == "1"
-            and (self.var / "instance").exists()
-        ):
+        if os.environ.get("SPECIMEN_TEST_KEEP") == "1" and (self.var / "instance").exists():
             return
         self.reset()
         self.setup()
@@ -123,13 +118,9 @@ class LiveInstance:
         """Drop everything a previous run left: database, indices, queues, files, stamps."""
         port = os.environ.get("POSTGRES_PORT", "5432")
         psql = ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-qAt", "-c"]
-        subprocess.run(
-            [*psql, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'], check=True
-        )
+        subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'], check=True)
         owner = os.environ.get("POSTGRES_USER", "specimen")
-        subprocess.run(
-            [*psql, f'CREATE DATABASE "{self.name}" OWNER "{owner}"'], check=True
-        )
+        subprocess.run([*psql, f'CREATE DATABASE "{self.name}" OWNER "{owner}"'], check=True)
         search = f"http://127.0.0.1:{os.environ.get('OPENSEARCH_PORT', '9200')}"
         requests.delete(
             f"{search}/{self.index_prefix}*?expand_wildcards=all", timeout=60
@@ -164,9 +155,7 @@ class LiveInstance:
         package = Path(rdm_fixtures.__file__).parent / "data" / "vocabularies"
         vocabularies_file = app_data / "vocabularies.yaml"
         vocabularies = (
-            yaml.safe_load(vocabularies_file.read_text())
-            if vocabularies_file.exists()
-            else {}
+            yaml.safe_load(vocabularies_file.read_text()) if vocabularies_file.exists() else {}
         )
         vocabularies = vocabularies or {}
         subsets = {
@@ -218,9 +207,7 @@ class LiveInstance:
             text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"invenio {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-            )
+            raise RuntimeError(f"invenio {' '.join(args)} failed:\n{result.stderr[-3000:]}")
         return result.stdout
 
     # --- processes --------------------------------------------------------------------------
@@ -244,10 +231,7 @@ class LiveInstance:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                if (
-                    requests.get(f"{self.url}/api/records", timeout=30).status_code
-                    == 200
-                ):
+                if requests.get(f"{self.url}/api/records", timeout=30).status_code == 200:
                     return
             except requests.RequestException:
                 pass
@@ -288,8 +272,4 @@ class LiveInstance:
     # --- users ------------------------------------------------------------------------------
     def token(self, email: str) -> str:
         """A personal access token for `email` (the user is created if needed)."""
-        return (
-            self.invenio("specimens", "token", "--email", email)
-            .strip()
-            .splitlines()[-1]
-        )
+        return self.invenio("specimens", "token", "--email", email).strip().splitlines()[-1]

@@ -14,6 +14,7 @@ import pytest
 import requests
 from datacite import DataCiteRESTClient
 from datacite.errors import DataCiteError, DataCiteUnauthorizedError
+
 from datacite_server import DataCiteTestServer
 
 USERNAME = "SPECIMEN.TEST"
@@ -29,9 +30,7 @@ def server() -> Iterator[DataCiteTestServer]:
         yield running
 
 
-def make_client(
-    server: DataCiteTestServer, password: str = PASSWORD
-) -> DataCiteRESTClient:
+def make_client(server: DataCiteTestServer, password: str = PASSWORD) -> DataCiteRESTClient:
     """The real DataCite REST client, pointed at the test server."""
     return DataCiteRESTClient(
         USERNAME, password, PREFIX, test_mode=False, url=server.url, timeout=10

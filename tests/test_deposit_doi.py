@@ -1,6 +1,7 @@
 """Deposit through the REST API: draft, JPEG + TIFF upload, publish, DataCite DOI, search."""
 
 import pytest
+
 from conftest import DATACITE_PREFIX
 from deposit import create_draft, publish, sheet_jpeg, sheet_tiff, upload, wait_for
 
@@ -34,13 +35,8 @@ def test_published_record_has_doi_and_concept_doi(published, datacite):
     assert received, "the DataCite server received no metadata for the DOI"
     assert all(r.valid for r in received), [r.errors for r in received]
     attributes = received[-1].attributes
-    assert (
-        attributes["titles"][0]["title"] == "Holotype sheet of Astragalus BM000521755"
-    )
-    assert (
-        attributes["url"].endswith(f"/doi/{doi}")
-        or published["id"] in attributes["url"]
-    )
+    assert attributes["titles"][0]["title"] == "Holotype sheet of Astragalus BM000521755"
+    assert attributes["url"].endswith(f"/doi/{doi}") or published["id"] in attributes["url"]
     assert attributes["types"]["resourceTypeGeneral"] == "Image"
     concept = [r for r in datacite.requests if r.doi == concept_doi and r.attributes]
     assert concept and all(r.valid for r in concept)

@@ -28,13 +28,9 @@ def image_size(content: bytes) -> tuple[int, int]:
         return image.size
 
 
-@pytest.mark.parametrize(
-    "key, source", [(JPEG_KEY, "BM000521755"), (TIFF_KEY, "L__0059912")]
-)
+@pytest.mark.parametrize("key, source", [(JPEG_KEY, "BM000521755"), (TIFF_KEY, "L__0059912")])
 def test_info_json_describes_the_image(anonymous, record, key, source):
-    response = anonymous.get(
-        f"/api/iiif/record:{record['id']}:{key}/info.json", headers=JSON_LD
-    )
+    response = anonymous.get(f"/api/iiif/record:{record['id']}:{key}/info.json", headers=JSON_LD)
     assert response.status_code == 200, response.text
     info = response.json()
     assert (info["width"], info["height"]) == image_size(sheet_jpeg(source))
@@ -52,26 +48,18 @@ def test_region_and_size_request_returns_exactly_that_size(anonymous, record, ke
 
 
 def test_manifest_lists_both_images(anonymous, record):
-    response = anonymous.get(
-        f"/api/iiif/record:{record['id']}/manifest", headers=JSON_LD
-    )
+    response = anonymous.get(f"/api/iiif/record:{record['id']}/manifest", headers=JSON_LD)
     assert response.status_code == 200, response.text
     manifest = response.json()
     canvases = manifest["sequences"][0]["canvases"]
-    services = [
-        canvas["images"][0]["resource"]["service"]["@id"] for canvas in canvases
-    ]
+    services = [canvas["images"][0]["resource"]["service"]["@id"] for canvas in canvases]
     assert any(s.endswith(f":{JPEG_KEY}") for s in services)
     assert any(s.endswith(f":{TIFF_KEY}") for s in services)
     jpeg_canvas = next(c for c in canvases if c["label"] == JPEG_KEY)
-    assert (jpeg_canvas["width"], jpeg_canvas["height"]) == image_size(
-        sheet_jpeg("BM000521755")
-    )
+    assert (jpeg_canvas["width"], jpeg_canvas["height"]) == image_size(sheet_jpeg("BM000521755"))
 
 
-def test_corrupt_jpeg_keeps_the_record_usable_and_iiif_answers_4xx(
-    depositor, anonymous
-):
+def test_corrupt_jpeg_keeps_the_record_usable_and_iiif_answers_4xx(depositor, anonymous):
     corrupt = sheet_jpeg("BM000521755")[:2000]  # a JPEG cut off after its first bytes
     draft = create_draft(depositor, "Sheet with a damaged scan")
     upload(depositor, draft["id"], "damaged.jpg", corrupt)
@@ -91,11 +79,7 @@ def test_corrupt_jpeg_keeps_the_record_usable_and_iiif_answers_4xx(
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert "image" in response.json()["message"].lower()
 
-    good = anonymous.get(
-        f"/api/iiif/record:{record['id']}:good.jpg/full/200,/0/default.jpg"
-    )
+    good = anonymous.get(f"/api/iiif/record:{record['id']}:good.jpg/full/200,/0/default.jpg")
     assert good.status_code == 200 and image_size(good.content)[0] == 200
-    manifest = anonymous.get(
-        f"/api/iiif/record:{record['id']}/manifest", headers=JSON_LD
-    )
+    manifest = anonymous.get(f"/api/iiif/record:{record['id']}/manifest", headers=JSON_LD)
     assert manifest.status_code == 200, manifest.text

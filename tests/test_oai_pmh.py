@@ -4,11 +4,12 @@ from collections import Counter
 
 import pytest
 import requests
+from lxml import etree
+from sickle import Sickle
+
 from conftest import OAI_PAGE_SIZE
 from deposit import publish_sheet, sheet_jpeg, wait_for
 from live_instance import SHARED_DATA
-from lxml import etree
-from sickle import Sickle
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 SCHEMAS = SHARED_DATA / "schemas"
@@ -18,16 +19,14 @@ SCHEMAS = SHARED_DATA / "schemas"
 def harvestable(depositor, anonymous):
     """More published records than fit on one OAI-PMH page; their ids."""
     ids = [
-        publish_sheet(
-            depositor, f"Herbarium sheet {n} for harvesting", {"s.jpg": sheet_jpeg()}
-        )["id"]
+        publish_sheet(depositor, f"Herbarium sheet {n} for harvesting", {"s.jpg": sheet_jpeg()})[
+            "id"
+        ]
         for n in range(2 * OAI_PAGE_SIZE + 1)
     ]
 
     def all_indexed():
-        response = anonymous.get(
-            "/api/records", params={"q": "harvesting", "size": 100}
-        )
+        response = anonymous.get("/api/records", params={"q": "harvesting", "size": 100})
         return {h["id"] for h in response.json()["hits"]["hits"]} >= set(ids)
 
     wait_for(all_indexed, what="indexing of the harvestable records")
@@ -60,20 +59,14 @@ def test_list_records_harvests_every_record_exactly_once(live, harvestable, pref
     seen = Counter(header.identifier for header in headers)
     assert all(count == 1 for count in seen.values()), seen.most_common(3)
     assert {oai_identifier(i) for i in harvestable} <= set(seen)
-    assert (
-        len(seen) > OAI_PAGE_SIZE
-    )  # more than one page, so resumption tokens were used
+    assert len(seen) > OAI_PAGE_SIZE  # more than one page, so resumption tokens were used
 
 
 def test_oai_dc_record_carries_title_and_doi(live, harvestable):
     harvester = Sickle(f"{live.url}/oai2d", timeout=60)
-    record = harvester.GetRecord(
-        identifier=oai_identifier(harvestable[0]), metadataPrefix="oai_dc"
-    )
+    record = harvester.GetRecord(identifier=oai_identifier(harvestable[0]), metadataPrefix="oai_dc")
     assert any("for harvesting" in title for title in record.metadata["title"])
-    assert any(
-        "specimen-rdm." in identifier for identifier in record.metadata["identifier"]
-    )
+    assert any("specimen-rdm." in identifier for identifier in record.metadata["identifier"])
 
 
 def walk_pages(url: str, prefix: str):
@@ -93,9 +86,7 @@ def walk_pages(url: str, prefix: str):
 def test_responses_validate_against_the_oai_pmh_schema(live, harvestable, oai_schema):
     url = f"{live.url}/oai2d"
     for verb in ("Identify", "ListMetadataFormats", "ListSets"):
-        page = etree.fromstring(
-            requests.get(url, params={"verb": verb}, timeout=60).content
-        )
+        page = etree.fromstring(requests.get(url, params={"verb": verb}, timeout=60).content)
         assert oai_schema.validate(page), (verb, oai_schema.error_log)
     page = etree.fromstring(
         requests.get(
@@ -114,9 +105,7 @@ def test_responses_validate_against_the_oai_pmh_schema(live, harvestable, oai_sc
 
 def test_bad_verb_is_an_oai_error(live):
     page = etree.fromstring(
-        requests.get(
-            f"{live.url}/oai2d", params={"verb": "Harvest"}, timeout=60
-        ).content
+        requests.get(f"{live.url}/oai2d", params={"verb": "Harvest"}, timeout=60).content
     )
     error = page.find(f"{OAI}error")
     assert error is not None and error.get("code") == "badVerb"

@@ -21,9 +21,7 @@ def specimens() -> None:
 
 @specimens.command("locations")
 @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False))
-@click.option(
-    "--archive", "archive_dir", required=True, type=click.Path(file_okay=False)
-)
+@click.option("--archive", "archive_dir", required=True, type=click.Path(file_okay=False))
 @with_appcontext
 def locations(data_dir: str, archive_dir: str) -> None:
     """Create the active (default) and archive file locations if they do not exist."""
@@ -82,9 +80,7 @@ def user(email: str, password: str, admin: bool) -> None:
 
 @specimens.command("token")
 @click.option("--email", required=True, help="Owner of the token; created if missing.")
-@click.option(
-    "--name", default="specimen-rdm-cli", show_default=True, help="Token name."
-)
+@click.option("--name", default="specimen-rdm-cli", show_default=True, help="Token name.")
 @with_appcontext
 def token(email: str, name: str) -> None:
     """Print a personal access token for EMAIL (last line of the output)."""

@@ -23,9 +23,7 @@ class SpecimenDataCiteClient(DataCiteClient):
 
     def has_credentials(self) -> bool:
         """Whether a username, a password and a prefix are configured."""
-        return bool(
-            self.cfg("username") and self.cfg("password") and self.cfg("prefix")
-        )
+        return bool(self.cfg("username") and self.cfg("password") and self.cfg("prefix"))
 
     def check_credentials(self, **kwargs) -> None:
         """Local-only mode is legitimate here; the provider logs it per DOI instead."""

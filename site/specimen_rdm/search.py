@@ -25,9 +25,7 @@ RDM_SEARCH = {
             "internal_notes.id": RestrictedTerm(system_permission),
             "internal_notes.added_by": RestrictedTerm(system_permission),
             "internal_notes.timestamp": RestrictedTerm(system_permission),
-            "_exists_": RestrictedTermValue(
-                system_permission, word=word_internal_notes
-            ),
+            "_exists_": RestrictedTermValue(system_permission, word=word_internal_notes),
         },
         tree_transformer_cls=SearchFieldTransformer,
     ),

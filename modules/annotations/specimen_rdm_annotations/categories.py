@@ -29,19 +29,13 @@ def load_category_set(path: Path) -> dict[str, Category]:
     categories: dict[str, Category] = {}
     seen_ids: set[int] = set()
     for index, entry in enumerate(entries):
-        category = Category(
-            int(entry["id"]), str(entry["name"]), bool(entry.get("isthing", True))
-        )
+        category = Category(int(entry["id"]), str(entry["name"]), bool(entry.get("isthing", True)))
         if category.id < 1:
             raise CategorySetError(f"categories[{index}].id: {category.id} is not ≥ 1")
         if category.id in seen_ids:
-            raise CategorySetError(
-                f"categories[{index}].id: {category.id} is used twice"
-            )
+            raise CategorySetError(f"categories[{index}].id: {category.id} is used twice")
         if category.name in categories:
-            raise CategorySetError(
-                f"categories[{index}].name: {category.name!r} is used twice"
-            )
+            raise CategorySetError(f"categories[{index}].name: {category.name!r} is used twice")
         seen_ids.add(category.id)
         categories[category.name] = category
     return categories

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from specimen_rdm_annotations.categories import CategorySetError, load_category_set
 
 ROOT = Path(__file__).resolve().parents[3]

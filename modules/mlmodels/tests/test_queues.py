@@ -1,6 +1,7 @@
 """Pipeline tasks are routed to the queue their device needs."""
 
 import pytest
+
 from specimen_rdm_mlmodels.queues import CPU_QUEUE, GPU_QUEUE, pipeline_queue
 
 

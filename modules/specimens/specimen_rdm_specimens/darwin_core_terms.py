@@ -33,9 +33,7 @@ class UnknownTermNamespace(ValueError):
 
     def __init__(self, term: str) -> None:
         """Name the term in the message."""
-        super().__init__(
-            f"term {term!r}: namespace is not Darwin Core, Audubon Core or DC terms"
-        )
+        super().__init__(f"term {term!r}: namespace is not Darwin Core, Audubon Core or DC terms")
         self.term = term
 
 

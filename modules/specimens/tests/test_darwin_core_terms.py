@@ -5,6 +5,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+
 from specimen_rdm_specimens.darwin_core_terms import (
     UnknownTermNamespace,
     canonical_term,
@@ -16,15 +17,10 @@ SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "dwca"
 def meta_terms(archive: Path) -> list[str]:
     """Term URIs of the core's fields in an archive's meta.xml."""
     with zipfile.ZipFile(archive) as zf:
-        name = next(
-            n for n in zf.namelist() if n.endswith("meta.xml") and "__MACOSX" not in n
-        )
+        name = next(n for n in zf.namelist() if n.endswith("meta.xml") and "__MACOSX" not in n)
         root = ElementTree.fromstring(zf.read(name))
     ns = {"dwc": "http://rs.tdwg.org/dwc/text/"}
-    return [
-        field.get("term")
-        for field in root.find("dwc:core", ns).findall("dwc:field", ns)
-    ]
+    return [field.get("term") for field in root.find("dwc:core", ns).findall("dwc:field", ns)]
 
 
 def test_pre_standard_archive_terms_map_to_ratified_names():
