@@ -27,7 +27,7 @@ services-status: ## Show whether each service answers
 $(BIN)/.installed: requirements.lock $(PYPROJECTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "install: Python packages into $(VENV) (first time: several minutes)"
-	@$(BIN)/pip install -q --upgrade pip==25.3 setuptools wheel
+	@$(BIN)/pip install -q --upgrade pip==26.3 setuptools wheel
 	@$(BIN)/pip install -q -r requirements.lock
 	@$(BIN)/pip install -q --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@

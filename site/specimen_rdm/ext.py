@@ -31,7 +31,7 @@ class SpecimenRDM:
         config = app.config
         for key in RAW_STRING_SETTINGS:
             if f"INVENIO_{key}" in os.environ:
-                config[key] = os.environ[f"INVENIO_{key}"]
+                config[key] = os.environ[f"INVENIO_{key}"].strip().strip("'\"")
         if config.get("DATACITE_ENABLED") and not (
             config.get("DATACITE_USERNAME") and config.get("DATACITE_PASSWORD")
         ):
