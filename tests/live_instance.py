@@ -58,8 +58,8 @@ class LiveInstance:
 
     @property
     def index_prefix(self) -> str:
-        """Prefix of this run's search indices."""
-        return self.name.replace("_", "-") + "-"
+        """Prefix of this run's search indices (never a prefix of the development ones)."""
+        return "test-" + self.name.replace("_", "-") + "-"
 
     @property
     def url(self) -> str:
