@@ -98,7 +98,9 @@ rabbit_cmd() {
     RABBITMQ_CONFIG_FILE="$ROOT/var/rabbitmq/rabbitmq" \
     RABBITMQ_ADVANCED_CONFIG_FILE="$ROOT/var/rabbitmq/advanced.config" "$@"
 }
-rabbit_up() { rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; }
+# The AMQP listener opens only once the node has booted; a TCP check needs no Erlang cookie, so
+# it also sees a node started from another checkout.
+rabbit_up() { timeout 2 bash -c "exec 3<>/dev/tcp/$SPECIMEN_HOST/$RABBITMQ_PORT" 2>/dev/null; }
 rabbit_start() {
   if rabbit_up; then echo "rabbitmq: up on $RABBITMQ_PORT"; return; fi
   mkdir -p var/rabbitmq/mnesia var/log/rabbitmq
@@ -119,7 +121,8 @@ rabbit_reset_vhost() {
   rabbit_cmd "$ctl" -q set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null
 }
 rabbit_stop() {
-  rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 || true
+  rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1 \
+    || { [ -f var/run/rabbitmq.pid ] && pkill -TERM -P "$(cat var/run/rabbitmq.pid)" 2>/dev/null; } || true
   echo "rabbitmq: stopped"
 }
 
