@@ -105,4 +105,4 @@ RUN mkdir -p var/data var/archive var/setup var/log /srv/static \
 
 USER specimen
 EXPOSE 5000
-CMD ["gunicorn", "-b", "0.0.0.0:5000", "-w", "4", "--timeout", "120", "invenio_app.wsgi:application"]
+CMD ["gunicorn", "-b", "0.0.0.0:5000", "-w", "4", "--timeout", "120", "specimen_rdm.wsgi:application"]

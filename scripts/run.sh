@@ -14,7 +14,7 @@ celery -A invenio_app.celery worker --beat --schedule=var/run/celerybeat-schedul
   -Q "$queues" --concurrency "$CELERY_CONCURRENCY" -l INFO >var/log/celery.log 2>&1 &
 worker=$!
 gunicorn -b "${SPECIMEN_HOST}:${WEB_PORT}" -w "$WEB_WORKERS" --timeout 300 \
-  --access-logfile var/log/web-access.log invenio_app.wsgi:application >var/log/web.log 2>&1 &
+  --access-logfile var/log/web-access.log specimen_rdm.wsgi:application >var/log/web.log 2>&1 &
 web=$!
 
 stop() {

@@ -226,7 +226,7 @@ class LiveInstance:
         self._spawn(
             "web",
             [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{self.web_port}", "-w", "2",
-             "--timeout", "300", "invenio_app.wsgi:application"],
+             "--timeout", "300", "specimen_rdm.wsgi:application"],
         )  # fmt: skip
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
