@@ -27,7 +27,7 @@ stop() {
 trap stop INT TERM
 
 for _ in $(seq 120); do
-  curl -fsS -o /dev/null "http://${SPECIMEN_HOST}:${WEB_PORT}/api/records" && break
+  curl -fs -o /dev/null "http://${SPECIMEN_HOST}:${WEB_PORT}/api/records" && break
   kill -0 "$web" 2>/dev/null || { tail -n 40 var/log/web.log; echo "run: web app died" >&2; exit 1; }
   sleep 1
 done
