@@ -13,6 +13,16 @@ source services/env.sh
 mkdir -p var/log var/run
 
 PG_BIN=/usr/lib/postgresql/15/bin
+
+# PostgreSQL and RabbitMQ run as their Debian users, who must be able to enter var/. When the
+# checkout lies in a folder they cannot enter (under /root, say), their data and logs go to
+# /var/tmp/specimen-rdm/<hash of the checkout path> instead.
+SVC_VAR="$ROOT/var"
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$ROOT/var"; then
+  SVC_VAR="/var/tmp/specimen-rdm/$(printf %s "$ROOT" | md5sum | cut -c1-12)"
+  mkdir -p "$SVC_VAR"
+  chmod 755 /var/tmp/specimen-rdm "$SVC_VAR"
+fi
 START_TIMEOUT=${SERVICES_START_TIMEOUT:-120}
 
 # PostgreSQL and RabbitMQ's Erlang node refuse to run as root: they run as their Debian users.
@@ -40,17 +50,17 @@ wait_for() {
 # --- PostgreSQL --------------------------------------------------------------------------
 pg_up() { "$PG_BIN/pg_isready" -q -h "$SPECIMEN_HOST" -p "$POSTGRES_PORT"; }
 pg_start() {
-  local data=var/postgres/data log=var/log/postgres.log
+  local data="$SVC_VAR/postgres/data" log="$SVC_VAR/postgres/postgres.log"
   if pg_up; then echo "postgres: up on $POSTGRES_PORT"; pg_ensure_db; return; fi
-  mkdir -p var/postgres var/run/postgres
-  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres var/postgres var/run/postgres; fi
-  touch "$log"; [ "$(id -u)" -ne 0 ] || chown postgres "$log"
+  mkdir -p "$SVC_VAR/postgres/run"
+  touch "$log"
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$SVC_VAR/postgres"; fi
   if [ ! -f "$data/PG_VERSION" ]; then
-    as_user postgres "$PG_BIN/initdb" -D "$ROOT/$data" -U postgres --auth=trust -E UTF8 \
+    as_user postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
       --locale=C.UTF-8 >>"$log" 2>&1 || fail postgres "$log"
   fi
-  as_user postgres "$PG_BIN/pg_ctl" -D "$ROOT/$data" -l "$ROOT/$log" -w -t "$START_TIMEOUT" \
-    -o "-p $POSTGRES_PORT -c listen_addresses=$SPECIMEN_HOST -k $ROOT/var/run/postgres -c max_connections=200" \
+  as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$START_TIMEOUT" \
+    -o "-p $POSTGRES_PORT -c listen_addresses=$SPECIMEN_HOST -k $SVC_VAR/postgres/run -c max_connections=200" \
     start >/dev/null || fail postgres "$log"
   wait_for postgres "$log" pg_up
   pg_ensure_db
@@ -66,8 +76,8 @@ pg_ensure_db() {
   fi
 }
 pg_stop() {
-  if [ -f var/postgres/data/postmaster.pid ]; then
-    as_user postgres "$PG_BIN/pg_ctl" -D "$ROOT/var/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+  if [ -f "$SVC_VAR/postgres/data/postmaster.pid" ]; then
+    as_user postgres "$PG_BIN/pg_ctl" -D "$SVC_VAR/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
   echo "postgres: stopped"
 }
@@ -90,24 +100,25 @@ redis_stop() {
 
 # --- RabbitMQ ----------------------------------------------------------------------------
 rabbit_cmd() {
-  as_user rabbitmq env HOME="$ROOT/var/rabbitmq" RABBITMQ_NODENAME="specimen-rdm@localhost" \
+  as_user rabbitmq env HOME="$SVC_VAR/rabbitmq" RABBITMQ_NODENAME="specimen-rdm-$RABBITMQ_PORT@localhost" \
     RABBITMQ_NODE_IP_ADDRESS="$SPECIMEN_HOST" RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
     RABBITMQ_DIST_PORT="$((RABBITMQ_PORT + 20000))" \
-    RABBITMQ_MNESIA_BASE="$ROOT/var/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$ROOT/var/log/rabbitmq" \
-    RABBITMQ_ENABLED_PLUGINS_FILE="$ROOT/var/rabbitmq/enabled_plugins" \
-    RABBITMQ_CONFIG_FILE="$ROOT/var/rabbitmq/rabbitmq" \
-    RABBITMQ_ADVANCED_CONFIG_FILE="$ROOT/var/rabbitmq/advanced.config" "$@"
+    RABBITMQ_MNESIA_BASE="$SVC_VAR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$SVC_VAR/rabbitmq/log" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$SVC_VAR/rabbitmq/enabled_plugins" \
+    RABBITMQ_CONFIG_FILE="$SVC_VAR/rabbitmq/rabbitmq" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$SVC_VAR/rabbitmq/advanced.config" "$@"
 }
 # The AMQP listener opens only once the node has booted; a TCP check needs no Erlang cookie, so
 # it also sees a node started from another checkout.
 rabbit_up() { timeout 2 bash -c "exec 3<>/dev/tcp/$SPECIMEN_HOST/$RABBITMQ_PORT" 2>/dev/null; }
 rabbit_start() {
   if rabbit_up; then echo "rabbitmq: up on $RABBITMQ_PORT"; return; fi
-  mkdir -p var/rabbitmq/mnesia var/log/rabbitmq
-  [ -f var/rabbitmq/enabled_plugins ] || echo '[].' >var/rabbitmq/enabled_plugins
-  [ -f var/rabbitmq/rabbitmq.conf ] || echo 'loopback_users.guest = true' >var/rabbitmq/rabbitmq.conf
-  [ -f var/rabbitmq/advanced.config ] || echo '[].' >var/rabbitmq/advanced.config
-  if [ "$(id -u)" -eq 0 ]; then chown -R rabbitmq:rabbitmq var/rabbitmq var/log/rabbitmq; fi
+  local dir="$SVC_VAR/rabbitmq"
+  mkdir -p "$dir/mnesia" "$dir/log"
+  [ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
+  [ -f "$dir/rabbitmq.conf" ] || echo 'loopback_users.guest = true' >"$dir/rabbitmq.conf"
+  [ -f "$dir/advanced.config" ] || echo '[].' >"$dir/advanced.config"
+  if [ "$(id -u)" -eq 0 ]; then chown -R rabbitmq:rabbitmq "$dir"; fi
   rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmq-server >var/log/rabbitmq.log 2>&1 &
   echo $! >var/run/rabbitmq.pid
   wait_for rabbitmq var/log/rabbitmq.log rabbit_up

@@ -182,33 +182,27 @@ class LiveInstance:
         """Run the same setup script as `make run` against this instance's database."""
         self.run_script("scripts/setup-instance.sh")
 
-    def run_script(self, script: str, *args: str) -> str:
-        """Run a project script with this instance's environment; its output on success."""
+    def _run(self, command: list[str], env: dict | None = None) -> str:
+        """Run a command with this instance's environment; its output, or an error with the tail."""
         result = subprocess.run(
-            ["bash", str(ROOT / script), *args],
-            check=False,
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
+            command, check=False, env=env or self.env, cwd=ROOT, capture_output=True, text=True
         )
         if result.returncode != 0:
-            raise RuntimeError(f"{script} failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         return result.stdout
 
-    def invenio(self, *args: str) -> str:
-        """Run an `invenio` CLI command against this instance; its standard output."""
-        result = subprocess.run(
-            [str(VENV_BIN / "invenio"), *args],
-            check=False,
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"invenio {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+    def run_script(self, script: str, *args: str) -> str:
+        """Run a project script (e.g. scripts/setup-instance.sh) against this instance."""
+        return self._run(["bash", str(ROOT / script), *args])
+
+    def invenio(self, *args: str, env: dict | None = None) -> str:
+        """Run an `invenio` CLI command against this instance; its standard output.
+
+        `env` replaces the instance's environment (start from `self.env` to change it).
+        """
+        return self._run([str(VENV_BIN / "invenio"), *args], env=env)
 
     # --- processes --------------------------------------------------------------------------
     def start(self) -> None:
