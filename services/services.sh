@@ -26,9 +26,10 @@ fi
 START_TIMEOUT=${SERVICES_START_TIMEOUT:-120}
 
 # PostgreSQL and RabbitMQ's Erlang node refuse to run as root: they run as their Debian users.
+# They start in $SVC_VAR: Erlang reads code relative to a working folder it must be able to enter.
 as_user() {
   local user=$1; shift
-  if [ "$(id -u)" -eq 0 ]; then runuser -u "$user" -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd "$SVC_VAR" && runuser -u "$user" -- "$@"); else "$@"; fi
 }
 
 fail() {
@@ -38,10 +39,13 @@ fail() {
   exit 1
 }
 
+# wait_for NAME LOG PID CHECK...: until CHECK succeeds; fails at once if process PID ("-" for
+# none) has exited, or after START_TIMEOUT seconds.
 wait_for() {
-  local name=$1 log=$2; shift 2
+  local name=$1 log=$2 pid=$3; shift 3
   local waited=0
   until "$@" >/dev/null 2>&1; do
+    if [ "$pid" != - ] && ! kill -0 "$pid" 2>/dev/null; then fail "$name" "$log"; fi
     sleep 1; waited=$((waited + 1))
     [ $waited -lt "$START_TIMEOUT" ] || fail "$name" "$log"
   done
@@ -62,7 +66,7 @@ pg_start() {
   as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$START_TIMEOUT" \
     -o "-p $POSTGRES_PORT -c listen_addresses=$SPECIMEN_HOST -k $SVC_VAR/postgres/run -c max_connections=200" \
     start >/dev/null || fail postgres "$log"
-  wait_for postgres "$log" pg_up
+  wait_for postgres "$log" - pg_up
   pg_ensure_db
   echo "postgres: started on $POSTGRES_PORT"
 }
@@ -90,7 +94,7 @@ redis_start() {
   redis-server --port "$REDIS_PORT" --bind "$SPECIMEN_HOST" --dir "$ROOT/var/redis" \
     --daemonize yes --pidfile "$ROOT/var/run/redis.pid" --logfile "$ROOT/var/log/redis.log" \
     >>var/log/redis.log 2>&1 || fail redis var/log/redis.log
-  wait_for redis var/log/redis.log redis_up
+  wait_for redis var/log/redis.log - redis_up
   echo "redis: started on $REDIS_PORT"
 }
 redis_stop() {
@@ -121,7 +125,7 @@ rabbit_start() {
   if [ "$(id -u)" -eq 0 ]; then chown -R rabbitmq:rabbitmq "$dir"; fi
   rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmq-server >var/log/rabbitmq.log 2>&1 &
   echo $! >var/run/rabbitmq.pid
-  wait_for rabbitmq var/log/rabbitmq.log rabbit_up
+  wait_for rabbitmq var/log/rabbitmq.log "$(cat var/run/rabbitmq.pid)" rabbit_up
   echo "rabbitmq: started on $RABBITMQ_PORT"
 }
 # An empty virtual host for a test run, so that its tasks never reach another run's workers.
@@ -150,7 +154,7 @@ os_start() {
     -baseHttpPort "$((OPENSEARCH_PORT - 1))" -clusterName specimen-rdm \
     >var/log/opensearch.log 2>&1 &
   echo $! >var/run/opensearch.pid
-  wait_for opensearch var/log/opensearch.log os_up
+  wait_for opensearch var/log/opensearch.log "$(cat var/run/opensearch.pid)" os_up
   # One node on a shared disk: the watermark would block writes when the disk is 85% full.
   curl -fsS -XPUT "$os_url/_cluster/settings" -H 'Content-Type: application/json' \
     -d '{"persistent": {"cluster.routing.allocation.disk.threshold_enabled": false}}' >/dev/null
