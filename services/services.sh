@@ -103,8 +103,15 @@ redis_stop() {
 }
 
 # --- RabbitMQ ----------------------------------------------------------------------------
+# The Erlang cookie lives in the node's HOME. As root, that HOME is one folder per port for the
+# whole machine, so that every checkout sharing the node can run rabbitmqctl against it.
+if [ "$(id -u)" -eq 0 ]; then
+  RABBIT_HOME="/var/tmp/specimen-rdm/rabbitmq-$RABBITMQ_PORT"
+else
+  RABBIT_HOME="$SVC_VAR/rabbitmq"
+fi
 rabbit_cmd() {
-  as_user rabbitmq env HOME="$SVC_VAR/rabbitmq" RABBITMQ_NODENAME="specimen-rdm-$RABBITMQ_PORT@localhost" \
+  as_user rabbitmq env HOME="$RABBIT_HOME" RABBITMQ_NODENAME="specimen-rdm-$RABBITMQ_PORT@localhost" \
     RABBITMQ_NODE_IP_ADDRESS="$SPECIMEN_HOST" RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
     RABBITMQ_DIST_PORT="$((RABBITMQ_PORT + 20000))" \
     RABBITMQ_MNESIA_BASE="$SVC_VAR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$SVC_VAR/rabbitmq/log" \
@@ -122,7 +129,11 @@ rabbit_start() {
   [ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
   [ -f "$dir/rabbitmq.conf" ] || echo 'loopback_users.guest = true' >"$dir/rabbitmq.conf"
   [ -f "$dir/advanced.config" ] || echo '[].' >"$dir/advanced.config"
-  if [ "$(id -u)" -eq 0 ]; then chown -R rabbitmq:rabbitmq "$dir"; fi
+  mkdir -p "$RABBIT_HOME"
+  if [ "$(id -u)" -eq 0 ]; then
+    chmod 755 /var/tmp/specimen-rdm
+    chown -R rabbitmq:rabbitmq "$dir" "$RABBIT_HOME"
+  fi
   rabbit_cmd /usr/lib/rabbitmq/bin/rabbitmq-server >var/log/rabbitmq.log 2>&1 &
   echo $! >var/run/rabbitmq.pid
   wait_for rabbitmq var/log/rabbitmq.log "$(cat var/run/rabbitmq.pid)" rabbit_up
