@@ -91,7 +91,10 @@ redis_up() { [ "$(redis-cli -h "$SPECIMEN_HOST" -p "$REDIS_PORT" ping 2>/dev/nul
 redis_start() {
   if redis_up; then echo "redis: up on $REDIS_PORT"; return; fi
   mkdir -p var/redis
+  # Cache, sessions, task results and rate limits: nothing that must survive a restart, so no
+  # snapshots (a snapshot that cannot be written would otherwise stop all writes).
   redis-server --port "$REDIS_PORT" --bind "$SPECIMEN_HOST" --dir "$ROOT/var/redis" \
+    --save "" --appendonly no \
     --daemonize yes --pidfile "$ROOT/var/run/redis.pid" --logfile "$ROOT/var/log/redis.log" \
     >>var/log/redis.log 2>&1 || fail redis var/log/redis.log
   wait_for redis var/log/redis.log - redis_up
