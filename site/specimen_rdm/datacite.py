@@ -4,9 +4,9 @@ InvenioRDM's `DataCiteClient` only knows DataCite's two public endpoints. Ours a
 `DATACITE_URL` (a test server in `tests/`, or a proxy) and `DATACITE_TIMEOUT`.
 
 Without credentials the provider still mints DOIs under the configured prefix, but keeps them
-reserved in the local PID store: nothing is sent to DataCite, a warning names each DOI once,
-and nothing is retried. `make run` starts in that mode unless `DATACITE_USERNAME`,
-`DATACITE_PASSWORD` and `DATACITE_PREFIX` are set.
+reserved in the local PID store: nothing is sent to DataCite, a warning names the DOI each
+time it would have been sent, and nothing is retried. `make run` starts in that mode unless
+`DATACITE_USERNAME`, `DATACITE_PASSWORD` and `DATACITE_PREFIX` are set.
 """
 
 from datacite import DataCiteRESTClient
