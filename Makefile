@@ -42,7 +42,6 @@ install: $(BIN)/.installed $(INSTANCE)/invenio.cfg ## Create the venv from requi
 
 ASSET_SOURCES := $(shell find assets static -type f 2>/dev/null) requirements.lock
 $(INSTANCE)/static/dist/manifest.json: $(ASSET_SOURCES) | install
-	@bash services/install.sh
 	@bash scripts/build-assets.sh
 
 assets: $(INSTANCE)/static/dist/manifest.json ## Build the front end (rspack) once; rebuilt when assets/ or static/ change
