@@ -7,9 +7,10 @@ from PIL import Image
 
 from deposit import create_draft, publish, sheet_jpeg, sheet_tiff, upload
 
-# InvenioRDM 14's IIIF resource negotiates twice (JSON-LD outside, JSON inside), so any explicit
-# JSON Accept header gets 406; viewers' default `*/*` works. Known upstream limitation.
-JSON_LD = {"Accept": "*/*"}
+# IIIF clients ask for JSON or JSON-LD explicitly (InvenioRDM 14 alone answers those with 406;
+# specimen_rdm.iiif_accept widens them).
+JSON = {"Accept": "application/json"}
+JSON_LD = {"Accept": "application/ld+json"}
 JPEG_KEY = "BM000521755.jpg"
 TIFF_KEY = "L__0059912.tif"
 
@@ -30,8 +31,9 @@ def image_size(content: bytes) -> tuple[int, int]:
 
 @pytest.mark.parametrize("key, source", [(JPEG_KEY, "BM000521755"), (TIFF_KEY, "L__0059912")])
 def test_info_json_describes_the_image(anonymous, record, key, source):
-    response = anonymous.get(f"/api/iiif/record:{record['id']}:{key}/info.json", headers=JSON_LD)
+    response = anonymous.get(f"/api/iiif/record:{record['id']}:{key}/info.json", headers=JSON)
     assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
     info = response.json()
     assert (info["width"], info["height"]) == image_size(sheet_jpeg(source))
     assert info["@id"].endswith(f"record:{record['id']}:{key}")
@@ -50,6 +52,7 @@ def test_region_and_size_request_returns_exactly_that_size(anonymous, record, ke
 def test_manifest_lists_both_images(anonymous, record):
     response = anonymous.get(f"/api/iiif/record:{record['id']}/manifest", headers=JSON_LD)
     assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/ld+json")
     manifest = response.json()
     canvases = manifest["sequences"][0]["canvases"]
     services = [canvas["images"][0]["resource"]["service"]["@id"] for canvas in canvases]

@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from . import iiif_errors, pillow_fonts
+from . import iiif_accept, iiif_errors, pillow_fonts
 
 RAW_STRING_SETTINGS = (
     "DATACITE_USERNAME",
@@ -28,6 +28,7 @@ class SpecimenRDM:
         """Register the extension and report how DOIs are handled."""
         app.extensions["specimen-rdm"] = self
         iiif_errors.register(app)
+        iiif_accept.register(app)
         pillow_fonts.use_basic_layout()
         config = app.config
         for key in RAW_STRING_SETTINGS:
