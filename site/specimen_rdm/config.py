@@ -11,3 +11,6 @@ DATACITE_DOI_FORMAT = "{prefix}/specimen-rdm.{id}"
 
 DATACITE_LOCAL_PREFIX = "10.5072"
 """DataCite's test prefix: DOIs minted without credentials never leave this instance."""
+
+IIIF_BLUEPRINT = "iiif"
+"""Name of InvenioRDM's IIIF blueprint (IIIFResourceConfig.blueprint_name)."""

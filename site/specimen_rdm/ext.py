@@ -1,4 +1,4 @@
-"""Flask extension of the instance: start-up checks that operators must see in the log."""
+"""Flask extension of the instance: IIIF request hooks, badge text layout, DataCite settings."""
 
 import os
 
@@ -25,7 +25,7 @@ class SpecimenRDM:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Register the extension and report how DOIs are handled."""
+        """Install the IIIF hooks, read DataCite settings as text, report how DOIs are handled."""
         app.extensions["specimen-rdm"] = self
         iiif_errors.register(app)
         iiif_accept.register(app)

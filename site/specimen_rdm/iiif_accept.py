@@ -9,7 +9,8 @@ widened to `*/*`; the response then carries the content type the client asked fo
 
 from flask import Flask, Response, request
 
-IIIF_BLUEPRINT = "iiif"
+from .config import IIIF_BLUEPRINT
+
 JSON_TYPES = ("application/json", "application/ld+json")
 
 

@@ -9,7 +9,7 @@ reason, and the record stays usable.
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import InternalServerError
 
-IIIF_BLUEPRINT = "iiif"
+from .config import IIIF_BLUEPRINT
 
 
 def undecodable_image(error: OSError):

@@ -1,14 +1,8 @@
 """Record search: InvenioRDM's configuration plus short field names users type."""
 
-from invenio_access.permissions import system_permission
+from functools import partial
+
 from invenio_rdm_records.config import RDM_SEARCH as _RDM_SEARCH
-from invenio_rdm_records.services.queryparser import word_internal_notes
-from invenio_records_resources.services.records.queryparser import QueryParser
-from invenio_records_resources.services.records.queryparser.transformer import (
-    RestrictedTerm,
-    RestrictedTermValue,
-    SearchFieldTransformer,
-)
 
 FIELD_ALIASES = {
     "doi": "pids.doi.identifier",
@@ -16,18 +10,18 @@ FIELD_ALIASES = {
 }
 """`doi:"10.1234/abc"` instead of `pids.doi.identifier:"10.1234/abc"`."""
 
+
+def _with_aliases(parser_factory: partial) -> partial:
+    """InvenioRDM's query parser factory with FIELD_ALIASES added to its field mapping."""
+    keywords = dict(parser_factory.keywords)
+    extra = dict(keywords.get("extra_params", {}))
+    extra["mapping"] = {**extra.get("mapping", {}), **FIELD_ALIASES}
+    keywords["extra_params"] = extra
+    return partial(parser_factory.func, *parser_factory.args, **keywords)
+
+
 RDM_SEARCH = {
     **_RDM_SEARCH,
-    "query_parser_cls": QueryParser.factory(
-        mapping={
-            **FIELD_ALIASES,
-            "internal_notes.note": RestrictedTerm(system_permission),
-            "internal_notes.id": RestrictedTerm(system_permission),
-            "internal_notes.added_by": RestrictedTerm(system_permission),
-            "internal_notes.timestamp": RestrictedTerm(system_permission),
-            "_exists_": RestrictedTermValue(system_permission, word=word_internal_notes),
-        },
-        tree_transformer_cls=SearchFieldTransformer,
-    ),
+    "query_parser_cls": _with_aliases(_RDM_SEARCH["query_parser_cls"]),
 }
 """InvenioRDM's record search (facets, sorts, restricted internal-notes fields) with aliases."""

@@ -1,28 +1,19 @@
 """Explicit JSON / JSON-LD Accept headers reach the IIIF views widened, answers keep the type."""
 
 import pytest
-from flask import Blueprint, Flask, jsonify, request
+from flask import jsonify, request
 
+from iiif_test_app import app_with_iiif_and_other
 from specimen_rdm import iiif_accept
+
+
+def echo_accept():
+    return jsonify(accept=str(request.accept_mimetypes))
 
 
 @pytest.fixture
 def client():
-    app = Flask("test")
-    iiif = Blueprint("iiif", __name__)
-    other = Blueprint("other", __name__)
-
-    @iiif.route("/iiif/info.json")
-    def info():
-        return jsonify(accept=str(request.accept_mimetypes))
-
-    @other.route("/other")
-    def elsewhere():
-        return jsonify(accept=str(request.accept_mimetypes))
-
-    app.register_blueprint(iiif)
-    app.register_blueprint(other)
-    iiif_accept.register(app)
+    app = app_with_iiif_and_other("/iiif/info.json", echo_accept, echo_accept, iiif_accept.register)
     return app.test_client()
 
 

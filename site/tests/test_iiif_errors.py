@@ -3,31 +3,27 @@
 import io
 
 import pytest
-from flask import Blueprint, Flask
 from PIL import Image
 
+from iiif_test_app import app_with_iiif_and_other
 from specimen_rdm import iiif_errors
+
+
+def undecodable(uuid):
+    with Image.open(io.BytesIO(b"\xff\xd8\xff\xe0 not really a jpeg")) as broken:
+        broken.load()
+    return "unreachable"
+
+
+def disk_on_fire():
+    raise OSError("disk on fire")
 
 
 @pytest.fixture
 def client():
-    app = Flask("test")
-    iiif = Blueprint("iiif", __name__)
-    other = Blueprint("other", __name__)
-
-    @iiif.route("/iiif/<path:uuid>/full/max/0/default.jpg")
-    def image(uuid):
-        with Image.open(io.BytesIO(b"\xff\xd8\xff\xe0 not really a jpeg")) as broken:
-            broken.load()
-        return "unreachable"
-
-    @other.route("/other")
-    def fails():
-        raise OSError("disk on fire")
-
-    app.register_blueprint(iiif)
-    app.register_blueprint(other)
-    iiif_errors.register(app)
+    app = app_with_iiif_and_other(
+        "/iiif/<path:uuid>/full/max/0/default.jpg", undecodable, disk_on_fire, iiif_errors.register
+    )
     return app.test_client()
 
 
