@@ -24,12 +24,20 @@ services-stop: ## Stop the native services
 services-status: ## Show whether each service answers
 	@bash services/services.sh status
 
+GBIF_NAME_PARSER_VERSION := 0.4.0
+
 $(BIN)/.installed: requirements.lock $(PYPROJECTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "install: Python packages into $(VENV) (first time: several minutes)"
 	@$(BIN)/pip install -q --upgrade pip==26.3 setuptools wheel
 	@$(BIN)/pip install -q -r requirements.lock
 	@$(BIN)/pip install -q --no-deps $(addprefix -e ,$(PACKAGES))
+	@# GBIF's name parser installs a top-level `nameparser` that would overwrite the human-name
+	@# parser InvenioRDM needs: it gets a folder of its own (see gbif_name_parser.py).
+	@$(BIN)/pip install -q --no-deps --upgrade --target $(VENV)/vendor/gbif-name-parser \
+	  gbif-name-parser==$(GBIF_NAME_PARSER_VERSION)
+	@echo "install: building the offline taxon name list (first time: about a minute)"
+	@$(BIN)/python -c 'from specimen_rdm_specimens.taxon_names import taxon_index; taxon_index()'
 	@touch $@
 
 $(INSTANCE)/invenio.cfg: | $(BIN)/.installed

@@ -53,6 +53,8 @@ once locations "creating file locations" \
 once roles "creating the admin role" admin_role
 once queues "declaring queues" invenio queues declare
 once fixtures "loading vocabularies (first time: several minutes)" fixtures
+once specimens "adding the specimen resource type and duplicate-lookup indexes" \
+  invenio specimens setup
 
 if [ ! -f "$stamps/admin" ]; then
   generated=""

@@ -54,6 +54,18 @@ def specimen_metadata(title: str) -> dict:
     }
 
 
+def darwin_core_record(title: str, **terms) -> dict:
+    """Metadata of a specimen record (`image-specimen`) with Darwin Core values.
+
+    Keyword arguments are Darwin Core terms without prefix: `darwin_core_record("x",
+    catalogNumber="B 10 0001", decimalLatitude=52.45)`.
+    """
+    data = specimen_metadata(title)
+    data["metadata"]["resource_type"] = {"id": "image-specimen"}
+    data["custom_fields"] = {f"dwc:{term}": value for term, value in terms.items()}
+    return data
+
+
 def sheet_jpeg(name: str = "BM000521755") -> bytes:
     """A real herbarium sheet (JPEG) from the shared sample data."""
     return (SHARED_DATA / "herbarium" / "sheets" / "img" / f"{name}.jpg").read_bytes()

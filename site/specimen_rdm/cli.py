@@ -11,6 +11,8 @@ from invenio_db import db
 from invenio_files_rest.models import Location
 from invenio_oauth2server.models import Token
 
+from specimen_rdm_specimens.cli import import_command, setup_command
+
 from .config import ARCHIVE_LOCATION_NAME, DEFAULT_LOCATION_NAME
 
 
@@ -89,3 +91,7 @@ def token(email: str, name: str) -> None:
     personal = Token.create_personal(name, account.id, scopes=["user:email"])
     db.session.commit()
     click.echo(personal.access_token)
+
+
+specimens.add_command(import_command)
+specimens.add_command(setup_command)

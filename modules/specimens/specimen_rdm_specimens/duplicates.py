@@ -1,0 +1,143 @@
+"""Finding the published specimen record that a new deposit duplicates.
+
+A specimen is the same specimen when it has the same `dwc:occurrenceID`, or the same
+`institutionCode` + `collectionCode` + `catalogNumber`, or an image whose SHA-256 equals an image
+of a published record. The lookups read PostgreSQL (not the search index, which lags behind
+writes), through the expression indexes that `invenio specimens db-indexes` creates.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app
+from invenio_db import db
+from invenio_rdm_records.records.models import RDMRecordMetadata
+from invenio_rdm_records.records.systemfields.deletion_status import RecordDeletionStatusEnum
+from sqlalchemy import text
+
+from .custom_fields import QUALITY_FIELD
+
+SPECIMEN_DB_INDEXES = {
+    "ix_rdm_records_dwc_occurrence_id": (
+        "rdm_records_metadata ((json->'custom_fields'->>'dwc:occurrenceID'))"
+    ),
+    "ix_rdm_records_dwc_catalog_number": (
+        "rdm_records_metadata ((json->'custom_fields'->>'dwc:catalogNumber'))"
+    ),
+    "ix_rdm_records_image_sha256": (
+        f"rdm_records_metadata USING gin ((json->'custom_fields'->'{QUALITY_FIELD}'"
+        "->'image_sha256'))"
+    ),
+}
+"""Expression indexes that keep duplicate lookups fast with hundreds of thousands of records."""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A published record that a deposit duplicates, and why."""
+
+    record_id: str
+    field: str
+    reason: str
+
+
+class DuplicateSpecimenError(Exception):
+    """The deposit describes a specimen that a published record already holds."""
+
+    def __init__(self, duplicate: Duplicate) -> None:
+        """Keep the existing record so the API can answer with it."""
+        super().__init__(duplicate.reason)
+        self.duplicate = duplicate
+
+    @property
+    def record_id(self) -> str:
+        """The existing record's id."""
+        return self.duplicate.record_id
+
+    def to_json(self) -> dict:
+        """The 409 body: InvenioRDM's error shape plus the existing record and its links."""
+        site = current_app.config.get("SITE_UI_URL", "")
+        api = current_app.config.get("SITE_API_URL", "")
+        record_id = self.duplicate.record_id
+        return {
+            "status": 409,
+            "message": self.duplicate.reason,
+            "errors": [{"field": self.duplicate.field, "messages": [self.duplicate.reason]}],
+            "existing_record": {
+                "id": record_id,
+                "links": {
+                    "self": f"{api}/records/{record_id}",
+                    "self_html": f"{site}/records/{record_id}",
+                },
+            },
+        }
+
+
+def create_indexes() -> list[str]:
+    """Create the lookup indexes if missing; the names of the indexes."""
+    for name, target in SPECIMEN_DB_INDEXES.items():
+        db.session.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {target}"))
+    db.session.commit()
+    return list(SPECIMEN_DB_INDEXES)
+
+
+def _published(exclude_parent_id=None):
+    query = db.session.query(RDMRecordMetadata.json["id"].astext).filter(
+        RDMRecordMetadata.is_deleted.is_(False),
+        RDMRecordMetadata.deletion_status == RecordDeletionStatusEnum.PUBLISHED.value,
+    )
+    if exclude_parent_id is not None:
+        query = query.filter(RDMRecordMetadata.parent_id != exclude_parent_id)
+    return query
+
+
+def find_by_terms(custom_fields: dict, exclude_parent_id=None) -> Duplicate | None:
+    """The published record with the same occurrenceID or catalogue number triple."""
+    cf = RDMRecordMetadata.json["custom_fields"]
+    occurrence_id = custom_fields.get("dwc:occurrenceID")
+    if occurrence_id:
+        found = (
+            _published(exclude_parent_id)
+            .filter(cf["dwc:occurrenceID"].astext == occurrence_id)
+            .first()
+        )
+        if found:
+            return Duplicate(
+                found[0],
+                "custom_fields.dwc:occurrenceID",
+                f"occurrenceID {occurrence_id!r} is already published as record {found[0]}.",
+            )
+    triple = [custom_fields.get(f"dwc:{t}") for t in ("institutionCode", "collectionCode")]
+    catalog_number = custom_fields.get("dwc:catalogNumber")
+    if catalog_number and all(triple):
+        institution, collection = triple
+        found = (
+            _published(exclude_parent_id)
+            .filter(
+                cf["dwc:catalogNumber"].astext == catalog_number,
+                cf["dwc:institutionCode"].astext == institution,
+                cf["dwc:collectionCode"].astext == collection,
+            )
+            .first()
+        )
+        if found:
+            return Duplicate(
+                found[0],
+                "custom_fields.dwc:catalogNumber",
+                f"{institution} {collection} {catalog_number} (institutionCode, collectionCode, "
+                f"catalogNumber) is already published as record {found[0]}.",
+            )
+    return None
+
+
+def find_by_image(sha256_digests: list[str], exclude_parent_id=None) -> Duplicate | None:
+    """The published record holding an image with one of these SHA-256 digests."""
+    images = RDMRecordMetadata.json["custom_fields"][QUALITY_FIELD]["image_sha256"]
+    for digest in sha256_digests:
+        found = _published(exclude_parent_id).filter(images.contains([digest])).first()
+        if found:
+            return Duplicate(
+                found[0],
+                "files",
+                f"an image with SHA-256 {digest} is already published as record {found[0]}.",
+            )
+    return None
