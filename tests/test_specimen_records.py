@@ -71,6 +71,7 @@ def test_darwin_core_values_are_kept_typed_and_interpreted(oak):
 def test_quality_flags_are_stored_searchable_and_faceted(depositor, anonymous, oak):
     catalog_number = f"B-{_unique()}"
     data = _berlin_oak(catalog_number, decimalLatitude=0, decimalLongitude=0)
+    data["files"] = {"enabled": False}
     response = depositor.post("/api/records", json=data)
     assert response.status_code == 201, response.text
     record = publish(depositor, response.json()["id"])

@@ -77,6 +77,13 @@ class CountryShapes:
         """Whether a polygon (own or the parent country's) exists for this code."""
         return self._shape_code(code) in self._parts_of
 
+    def geometry(self, code: str) -> shapely.Geometry | None:
+        """The country's polygons as one (multi)polygon (the parent's, for a territory)."""
+        indexes = self._parts_of.get(self._shape_code(code))
+        if not indexes:
+            return None
+        return shapely.union_all(self._parts[indexes])
+
     def codes_at(self, lat: float, lon: float) -> set[str]:
         """Codes of the polygons that contain the point or touch it (on a border: both)."""
         candidates = self._tree.query(shapely.Point(lon, lat))

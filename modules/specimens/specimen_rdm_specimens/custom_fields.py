@@ -1,7 +1,7 @@
 """Darwin Core (`dwc:`) and Audubon Core (`ac:`) custom fields of specimen records.
 
 Types follow the terms: coordinates, uncertainty and elevations are numbers, dates are ISO 8601
-dates or intervals (EDTF level 0, which covers `1931-06-27/1931-07-02` and `1931-06`), counts are
+dates, partial dates, datetimes or intervals (`1931-06-27/1931-07-02`, `1931-06`), counts are
 integers, and every other term is text, single-valued as Darwin Core defines it. The few terms
 that Darwin Core fills with ` | `-separated lists are lists here.
 
@@ -13,14 +13,15 @@ depositor's values stay as they were received.
 from invenio_records_resources.services.custom_fields import (
     BaseCF,
     DoubleCF,
-    EDTFDateStringCF,
     IntegerCF,
     KeywordCF,
     TextCF,
 )
-from marshmallow import fields
+from invenio_records_resources.services.custom_fields.mappings import EDTFMapping
+from marshmallow import ValidationError, fields
 
 from .darwin_core_terms import SPECIMEN_NAMESPACES
+from .quality_flags import MalformedValue, date_range
 
 QUALITY_NAMESPACE = "https://specimen-rdm.org/terms/"
 NAMESPACES = {**SPECIMEN_NAMESPACES, "specimen": QUALITY_NAMESPACE}
@@ -183,15 +184,63 @@ class QualityCF(BaseCF):
         }
 
 
+class DarwinCoreDateCF(BaseCF):
+    """An ISO 8601 date, partial date, datetime or interval, stored as given.
+
+    Darwin Core dates are ISO 8601, which is wider than the EDTF that InvenioRDM's date fields
+    take: `1999-07-12 00:00:00.0` (a database export) and `1931-06-27/07-02` (an abbreviated
+    interval) are valid. The value is kept as given and indexed, like InvenioRDM's EDTF fields,
+    as `{"date": value, "date_range": {"gte": first day, "lte": last day}}`.
+    """
+
+    @property
+    def field(self) -> fields.Field:
+        """Text that the Darwin Core date parser accepts."""
+        name = self.name
+
+        def validate(value: str) -> None:
+            try:
+                date_range(name, value)
+            except MalformedValue as error:
+                raise ValidationError(error.reason) from error
+
+        return fields.String(validate=validate)
+
+    @property
+    def mapping(self) -> dict:
+        """Keyword plus date range, as InvenioRDM maps EDTF dates."""
+        return EDTFMapping().to_dict()
+
+    def dump(self, data, cf_key="custom_fields"):
+        """Index the value with the days it covers."""
+        value = data.get(cf_key, {}).get(self.name)
+        if isinstance(value, str):
+            try:
+                first, last = date_range(self.name, value)
+            except MalformedValue:
+                data[cf_key].pop(self.name)
+                return
+            data[cf_key][self.name] = {
+                "date": value,
+                "date_range": {"gte": first.isoformat(), "lte": last.isoformat()},
+            }
+
+    def load(self, record, cf_key="custom_fields"):
+        """The value as given, from the index document."""
+        value = record.get(cf_key, {}).get(self.name)
+        if isinstance(value, dict):
+            record[cf_key][self.name] = value["date"]
+
+
 def _term_fields() -> list[BaseCF]:
     dwc = [KeywordCF(name=f"dwc:{term}") for term in KEYWORD_TERMS]
     dwc += [TextCF(name=f"dwc:{term}", use_as_filter=True) for term in TEXT_TERMS]
     dwc += [KeywordCF(name=f"dwc:{term}", multiple=True) for term in LIST_TERMS]
     dwc += [DoubleCF(name=f"dwc:{term}") for term in NUMBER_TERMS]
     dwc += [IntegerCF(name=f"dwc:{term}") for term in INTEGER_TERMS]
-    dwc += [EDTFDateStringCF(name=f"dwc:{term}") for term in DATE_TERMS]
+    dwc += [DarwinCoreDateCF(name=f"dwc:{term}") for term in DATE_TERMS]
     ac = [KeywordCF(name=f"ac:{term}") for term in AUDUBON_TERMS]
-    ac += [EDTFDateStringCF(name=f"ac:{term}") for term in AUDUBON_DATE_TERMS]
+    ac += [DarwinCoreDateCF(name=f"ac:{term}") for term in AUDUBON_DATE_TERMS]
     return [*dwc, *ac, QualityCF(name=QUALITY_FIELD)]
 
 

@@ -6,6 +6,7 @@ of a published record. The lookups read PostgreSQL (not the search index, which 
 writes), through the expression indexes that `invenio specimens db-indexes` creates.
 """
 
+import json
 from dataclasses import dataclass
 
 from flask import current_app
@@ -80,64 +81,78 @@ def create_indexes() -> list[str]:
     return list(SPECIMEN_DB_INDEXES)
 
 
-def _published(exclude_parent_id=None):
-    query = db.session.query(RDMRecordMetadata.json["id"].astext).filter(
-        RDMRecordMetadata.is_deleted.is_(False),
-        RDMRecordMetadata.deletion_status == RecordDeletionStatusEnum.PUBLISHED.value,
+_OCCURRENCE_ID = "json->'custom_fields'->>'dwc:occurrenceID'"
+_CATALOG_NUMBER = "json->'custom_fields'->>'dwc:catalogNumber'"
+_INSTITUTION_CODE = "json->'custom_fields'->>'dwc:institutionCode'"
+_COLLECTION_CODE = "json->'custom_fields'->>'dwc:collectionCode'"
+_IMAGE_SHA256 = f"json->'custom_fields'->'{QUALITY_FIELD}'->'image_sha256'"
+# The same expressions as SPECIMEN_DB_INDEXES, written out so that PostgreSQL uses the indexes.
+
+
+def _first_published(condition: str, exclude_parent_id=None, **values) -> str | None:
+    """The id of a published, not deleted record matching `condition`, if any."""
+    query = (
+        db.session.query(text("json->>'id'"))
+        .select_from(RDMRecordMetadata)
+        .filter(
+            RDMRecordMetadata.is_deleted.is_(False),
+            RDMRecordMetadata.deletion_status == RecordDeletionStatusEnum.PUBLISHED.value,
+            text(condition).bindparams(**values),
+        )
     )
     if exclude_parent_id is not None:
         query = query.filter(RDMRecordMetadata.parent_id != exclude_parent_id)
-    return query
+    found = query.first()
+    return found[0] if found else None
 
 
 def find_by_terms(custom_fields: dict, exclude_parent_id=None) -> Duplicate | None:
     """The published record with the same occurrenceID or catalogue number triple."""
-    cf = RDMRecordMetadata.json["custom_fields"]
     occurrence_id = custom_fields.get("dwc:occurrenceID")
     if occurrence_id:
-        found = (
-            _published(exclude_parent_id)
-            .filter(cf["dwc:occurrenceID"].astext == occurrence_id)
-            .first()
+        found = _first_published(
+            f"{_OCCURRENCE_ID} = :occurrence_id", exclude_parent_id, occurrence_id=occurrence_id
         )
         if found:
             return Duplicate(
-                found[0],
+                found,
                 "custom_fields.dwc:occurrenceID",
-                f"occurrenceID {occurrence_id!r} is already published as record {found[0]}.",
+                f"occurrenceID {occurrence_id!r} is already published as record {found}.",
             )
-    triple = [custom_fields.get(f"dwc:{t}") for t in ("institutionCode", "collectionCode")]
+    institution = custom_fields.get("dwc:institutionCode")
+    collection = custom_fields.get("dwc:collectionCode")
     catalog_number = custom_fields.get("dwc:catalogNumber")
-    if catalog_number and all(triple):
-        institution, collection = triple
-        found = (
-            _published(exclude_parent_id)
-            .filter(
-                cf["dwc:catalogNumber"].astext == catalog_number,
-                cf["dwc:institutionCode"].astext == institution,
-                cf["dwc:collectionCode"].astext == collection,
-            )
-            .first()
+    if institution and collection and catalog_number:
+        found = _first_published(
+            f"{_CATALOG_NUMBER} = :catalog_number AND {_INSTITUTION_CODE} = :institution "
+            f"AND {_COLLECTION_CODE} = :collection",
+            exclude_parent_id,
+            catalog_number=catalog_number,
+            institution=institution,
+            collection=collection,
         )
         if found:
             return Duplicate(
-                found[0],
+                found,
                 "custom_fields.dwc:catalogNumber",
                 f"{institution} {collection} {catalog_number} (institutionCode, collectionCode, "
-                f"catalogNumber) is already published as record {found[0]}.",
+                f"catalogNumber) is already published as record {found}.",
             )
     return None
 
 
 def find_by_image(sha256_digests: list[str], exclude_parent_id=None) -> Duplicate | None:
     """The published record holding an image with one of these SHA-256 digests."""
-    images = RDMRecordMetadata.json["custom_fields"][QUALITY_FIELD]["image_sha256"]
     for digest in sha256_digests:
-        found = _published(exclude_parent_id).filter(images.contains([digest])).first()
+        found = _first_published(
+            f"{_IMAGE_SHA256} @> CAST(:digests AS jsonb)",
+            exclude_parent_id,
+            digests=json.dumps([digest]),
+        )
         if found:
             return Duplicate(
-                found[0],
+                found,
                 "files",
-                f"an image with SHA-256 {digest} is already published as record {found[0]}.",
+                f"an image with SHA-256 {digest} is already published as record {found}.",
             )
     return None

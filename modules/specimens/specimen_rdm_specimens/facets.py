@@ -34,7 +34,7 @@ SPECIMEN_FACETS = {
 
 SPECIMEN_FACET_NAMES = list(_FACETS)
 
-SPECIMEN_FIELD_ALIASES = {
+_ALIASES = {
     **{term: f"custom_fields.dwc:{term}" for term in DARWIN_CORE_TERMS},
     "flags": f"custom_fields.{QUALITY_FIELD}.flags",
     "year": f"{INTERPRETED}.year",
@@ -46,5 +46,8 @@ SPECIMEN_FIELD_ALIASES = {
     "basisOfRecord": f"{INTERPRETED}.basisOfRecord",
     "hasCoordinates": f"{INTERPRETED}.hasCoordinates",
 }
+
+SPECIMEN_FIELD_ALIASES = {name: field.replace(":", "\\:") for name, field in _ALIASES.items()}
 """Query names for every Darwin Core term (`family:Fagaceae`, `catalogNumber:B100012345`) and for
-quality flags (`flags:ZERO_COORDINATE`); facet-backed terms search the interpreted value."""
+quality flags (`flags:ZERO_COORDINATE`); facet-backed terms search the interpreted value. The
+colon of `dwc:` is escaped: the aliases are written back into an OpenSearch query string."""

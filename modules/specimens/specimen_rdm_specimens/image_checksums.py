@@ -17,7 +17,7 @@ def sha256_of_stream(stream) -> str:
 def image_digests(files) -> dict[str, str]:
     """`{file key: sha256}` for the image files of a record's or draft's file manager."""
     digests = {}
-    for key, file_record in files.entries.items():
+    for key, file_record in files.items():
         if file_record.object_version is None:
             continue
         mimetype = mimetypes.guess_type(key)[0] or ""

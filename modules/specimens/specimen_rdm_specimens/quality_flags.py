@@ -668,6 +668,15 @@ def _parse_period(term: str, text: str) -> _Period:
     return _Period(start, _parse_interval_end(term, parts[1], start, text))
 
 
+def date_range(term: str, text: str) -> tuple[date, date]:
+    """First and last day covered by an ISO 8601 date, partial date, datetime or interval.
+
+    Raises MalformedValue (naming `term`) for text that is none of these.
+    """
+    period = _parse_period(term, text.strip())
+    return period.earliest(), period.latest()
+
+
 _MONTH_NAMES = {
     name: number
     for number in range(1, 13)

@@ -105,11 +105,13 @@ class SpecimenDuplicatesComponent(ServiceComponent):
         if not specimen_values(custom_fields):
             return
         self._check_terms(record)
-        digests = sorted(set(image_digests(draft.files).values())) if draft.files.enabled else []
+        # After the files component ran: the draft's files now belong to the record.
+        digests = sorted(set(image_digests(record.files).values())) if record.files.enabled else []
         duplicate = find_by_image(digests, exclude_parent_id=record.parent.id)
         if duplicate:
             raise DuplicateSpecimenError(duplicate)
-        quality = {**custom_fields.get(QUALITY_FIELD, {}), "image_sha256": digests}
+        # Interpreted again: publishing cleans empty lists (no flags) out of the draft's copy.
+        quality = {**quality_of(custom_fields), "image_sha256": digests}
         record["custom_fields"] = {**custom_fields, QUALITY_FIELD: quality}
 
 

@@ -8,10 +8,11 @@ sends to DataCite as `alternateIdentifier`.
 
 import datetime
 
-from .custom_fields import LIST_TERMS, SPECIMEN_FIELD_NAMES
+from .custom_fields import INTEGER_TERMS, LIST_TERMS, SPECIMEN_FIELD_NAMES
 from .resource_types import SPECIMEN_RESOURCE_TYPE
 
 LIST_FIELDS = {f"dwc:{term}" for term in LIST_TERMS}
+INTEGER_FIELDS = {f"dwc:{term}" for term in INTEGER_TERMS}
 
 
 def _list_value(value: str) -> list[str]:
@@ -25,7 +26,11 @@ def custom_fields_from_row(values: dict[str, str]) -> tuple[dict, list[str]]:
         if term not in SPECIMEN_FIELD_NAMES or term == "specimen:quality":
             ignored.append(term)
             continue
-        custom_fields[term] = _list_value(value) if term in LIST_FIELDS else value
+        if term in LIST_FIELDS:
+            value = _list_value(value)
+        elif term in INTEGER_FIELDS and value.strip().lstrip("+-").isdigit():
+            value = int(value)  # the integer field refuses numeric text; other text stays as is
+        custom_fields[term] = value
     return custom_fields, sorted(ignored)
 
 

@@ -86,3 +86,14 @@ def test_unknown_codes_have_no_shape(shapes):
 
 def test_haversine_one_degree_of_latitude():
     assert haversine_km(52.0, 13.0, 53.0, 13.0) == pytest.approx(111.2, abs=0.1)
+
+
+def test_geometry_of_a_country_contains_its_capital():
+    import shapely
+
+    from specimen_rdm_specimens.country_shapes import country_shapes
+
+    germany = country_shapes().geometry("DE")
+    assert germany.contains(shapely.Point(13.40, 52.52))
+    assert not germany.contains(shapely.Point(2.35, 48.86))
+    assert country_shapes().geometry("XX") is None

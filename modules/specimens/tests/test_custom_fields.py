@@ -39,14 +39,31 @@ def test_numbers_accept_numeric_text_and_refuse_words():
         field.deserialize("abc")
 
 
-@pytest.mark.parametrize("value", ["1931-06-27/1931-07-02", "1931-06", "1931"])
-def test_event_date_accepts_iso_dates_and_intervals(value):
+@pytest.mark.parametrize(
+    "value",
+    ["1931-06-27/1931-07-02", "1931-06-27/07-02", "1931-06", "1931", "1999-07-12 00:00:00.0"],
+)
+def test_event_date_accepts_iso_dates_datetimes_and_intervals(value):
     assert FIELDS["dwc:eventDate"].field.deserialize(value) == value
 
 
-def test_event_date_refuses_impossible_dates():
-    with pytest.raises(ValidationError):
-        FIELDS["dwc:eventDate"].field.deserialize("31/31/2020")
+@pytest.mark.parametrize("value", ["31/31/2020", "2020-13-01", "2021-02-29"])
+def test_event_date_refuses_impossible_dates(value):
+    with pytest.raises(ValidationError) as error:
+        FIELDS["dwc:eventDate"].field.deserialize(value)
+    assert value in str(error.value)
+
+
+def test_event_date_is_indexed_as_the_days_it_covers():
+    field = FIELDS["dwc:eventDate"]
+    document = {"custom_fields": {"dwc:eventDate": "1931-06-27/07-02"}}
+    field.dump(document)
+    assert document["custom_fields"]["dwc:eventDate"] == {
+        "date": "1931-06-27/07-02",
+        "date_range": {"gte": "1931-06-27", "lte": "1931-07-02"},
+    }
+    field.load(document)
+    assert document["custom_fields"]["dwc:eventDate"] == "1931-06-27/07-02"
 
 
 def test_single_and_multi_valued_terms():

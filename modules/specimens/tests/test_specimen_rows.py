@@ -13,6 +13,8 @@ ROW = {
     "dwc:decimalLatitude": "55.965",
     "dwc:otherCatalogNumbers": "BM 123 | K 456",
     "dwc:species": "robur",
+    "dwc:year": "1985",
+    "dwc:month": "about May",
     "dcterms:modified": "2020-01-01",
 }
 
@@ -24,6 +26,8 @@ def test_values_become_custom_fields_as_received():
     fields = data["custom_fields"]
     assert fields["dwc:decimalLatitude"] == "55.965"
     assert fields["dwc:otherCatalogNumbers"] == ["BM 123", "K 456"]
+    assert fields["dwc:year"] == 1985
+    assert fields["dwc:month"] == "about May"  # refused later, with the field named
     assert ignored == ["dcterms:modified", "dwc:species"]
     assert "dwc:species" not in fields
 
