@@ -369,3 +369,122 @@ def test_deposit_through_the_form(page, browser_log, user, anonymous, artifacts)
     assert record["pids"]["doi"]["identifier"]
     files = anonymous.get(f"/api/records/{record_id}/files").json()["entries"]
     assert [(f["key"], f["checksum"]) for f in files] == [(key, f"md5:{md5}")]
+
+
+@pytest.fixture(scope="module")
+def flagged_specimen(depositor) -> dict:
+    """A published specimen record whose coordinates raise quality flags."""
+    from deposit import darwin_core_record, publish, upload
+
+    catalog_number = f"B-UI-{secrets.token_hex(4)}"
+    data = darwin_core_record(
+        f"Quercus robur {catalog_number}",
+        occurrenceID=f"https://herbarium.bgbm.org/object/{catalog_number}",
+        institutionCode="B",
+        collectionCode="Herbarium Berolinense",
+        catalogNumber=catalog_number,
+        basisOfRecord="PreservedSpecimen",
+        scientificName="Quercus robur L.",
+        typeStatus="Holotype of Quercus robur L.",
+        recordedBy="Hein, P.",
+        eventDate="1931-06-27/1931-07-02",
+        country="Germany",
+        countryCode="DE",
+        locality="Berlin-Dahlem",
+        decimalLatitude=48.8566,  # Paris: outside Germany
+        decimalLongitude=2.3522,
+    )
+    response = depositor.post("/api/records", json=data)
+    assert response.status_code == 201, response.text
+    draft = response.json()
+    # A sheet no other specimen test publishes: the same image twice would be a duplicate.
+    upload(depositor, draft["id"], "136319.jpg", sheet_jpeg("136319"))
+    return publish(depositor, draft["id"])
+
+
+def test_specimen_landing_page(page, browser_log, flagged_specimen, artifacts):
+    record_id = flagged_specimen["id"]
+    visit(page, browser_log, f"/records/{record_id}", artifacts / "specimen-landing.png")
+    panel = page.locator("#specimen")
+    expect(panel.locator("#specimen-scientific-name")).to_contain_text("Quercus robur L.")
+    expect(panel.locator("#specimen-taxonomy")).to_contain_text("Plantae")
+    expect(panel.locator("#specimen-taxonomy")).to_contain_text("Fagaceae › Quercus")
+    expect(panel.locator("#specimen-type-status")).to_contain_text("Holotype")
+    expect(panel.locator("#specimen-collected")).to_contain_text("Hein, P., 1931-06-27/1931-07-02")
+    expect(panel.locator("#specimen-locality")).to_contain_text("Berlin-Dahlem, Germany")
+    expect(panel.locator("#specimen-coordinates")).to_contain_text("48.85660, 2.35220")
+    point = panel.locator("#specimen-map svg circle.specimen-point")
+    expect(point).to_have_count(1)
+    flags = panel.locator("#specimen-flags")
+    expect(flags).to_contain_text("COUNTRY_COORDINATE_MISMATCH")
+    expect(flags).to_contain_text("The coordinate lies outside the country the record names.")
+    assert_image_preview(page, browser_log, record_id, "136319.jpg")
+    assert not browser_log.problems(), browser_log.problems()
+
+
+def _read_draft(page: Page, record_id: str) -> dict:
+    """The draft as the logged-in user's session reads it from the REST API."""
+    return page.evaluate(
+        """id => fetch(`/api/records/${id}/draft`, {headers: {Accept: 'application/json'}})
+            .then(response => response.json())""",
+        record_id,
+    )
+
+
+def test_specimen_fields_round_trip_through_the_form(page, browser_log, user, artifacts):
+    log_in(page, browser_log, *user)
+    visit(page, browser_log, "/uploads/new")
+    page.locator("#metadata\\.title").fill("Specimen entered through the form")
+    values = {
+        "scientificName": "Abies alba Mill.",
+        "catalogNumber": f"FORM-{secrets.token_hex(4)}",
+        "institutionCode": "B",
+        "eventDate": "1931-06-27/1931-07-02",
+        "countryCode": "DE",
+        "locality": "Berlin-Dahlem",
+        "decimalLongitude": "13.3047",
+    }
+    for term, value in values.items():
+        page.locator(f"[id='custom_fields.dwc:{term}']").fill(value)
+
+    # The client-side check mirrors the server's range, and clears once the value is right.
+    latitude = page.locator("[id='custom_fields.dwc:decimalLatitude']")
+    latitude.fill("95")
+    latitude_field = page.locator(".field", has=latitude)
+    expect(latitude_field.locator(".specimen-check")).to_have_text("Enter a number from -90 to 90.")
+    latitude.fill("52.4555")
+    expect(latitude_field.locator(".specimen-check")).to_have_count(0)
+    event_date = page.locator("[id='custom_fields.dwc:eventDate']")
+    event_date.fill("27.06.1931")
+    expect(page.locator(".field", has=event_date).locator(".specimen-check")).to_contain_text(
+        "ISO 8601"
+    )
+    event_date.fill(values["eventDate"])
+
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(r"/uploads/[a-z0-9]{5}-[a-z0-9]{5}$"), timeout=60_000)
+    record_id = page.url.rsplit("/", 1)[-1]
+    fields = wait_for(
+        lambda: (
+            _read_draft(page, record_id).get("custom_fields", {}).get("specimen:quality")
+            and _read_draft(page, record_id)["custom_fields"]
+        ),
+        what="the saved draft's specimen fields",
+    )
+    assert fields["dwc:scientificName"] == values["scientificName"]
+    assert fields["dwc:decimalLatitude"] == 52.4555
+    assert fields["dwc:eventDate"] == values["eventDate"]
+    assert fields["specimen:quality"]["interpreted"]["taxon"]["family"] == "Pinaceae"
+
+    # Reopened, the form shows what was saved.
+    visit(page, browser_log, f"/uploads/{record_id}", artifacts / "specimen-form.png")
+    for term, value in values.items():
+        expect(page.locator(f"[id='custom_fields.dwc:{term}']")).to_have_value(value)
+    expect(latitude).to_have_value("52.4555")
+
+    # A date the client-side pattern lets through but the calendar does not: the server's 400
+    # appears at the field, naming the reason.
+    event_date.fill("2021-02-29")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".field", has=event_date)).to_contain_text("has no day 29")
+    assert _read_draft(page, record_id)["custom_fields"]["dwc:eventDate"] == values["eventDate"]
