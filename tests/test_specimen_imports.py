@@ -171,3 +171,37 @@ def test_cli_dry_run_reports_the_imported_rows_as_duplicates(live, mobot_import,
     assert "3 rows: would create 0" in output and "3 duplicates" in output, output
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert [r["existing_record_id"] for r in lines] == [r["record_id"] for r in first_rows]
+
+
+def test_export_round_trip(depositor, anonymous, mobot_import, tmp_path):
+    _, rows = mobot_import
+    ids = [r["record_id"] or r["existing_record_id"] for r in rows]  # also on a reused instance
+
+    def searchable():
+        query = " OR ".join(f"id:{i}" for i in ids)
+        hits = anonymous.get("/api/records", params={"q": query}).json()["hits"]["total"]
+        return hits == len(ids)
+
+    wait_for(searchable, what="the imported records in search")
+    response = anonymous.get(
+        "/api/specimens/export", params={"q": "institutionCode:MO AND collectionCode:Tropicos"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "application/zip"
+    archive = tmp_path / "export.zip"
+    archive.write_bytes(response.content)
+    from specimen_rdm_specimens.darwin_core_archive import open_source
+
+    with open_source(archive) as source:
+        exported = {row.core_id: row.values for row in source}
+    assert set(ids) <= set(exported)
+    original = MOBOT.read_text(encoding="utf-8-sig").splitlines()[3].split("\t")
+    blechnum = exported[ids[2]]
+    assert blechnum["dwc:scientificName"] == original[3] == "Blechnum asplenioides Sw."
+    assert blechnum["dwc:decimalLatitude"] == "-16.25"
+    assert blechnum["dwc:locality"] == original[23].strip()
+    job = _finished(depositor, _start(depositor, archive, dry_run="true"))
+    report = {r["core_id"]: r for r in _report(depositor, job)}
+    for record_id in ids:
+        assert report[record_id]["status"] == "duplicate"
+        assert report[record_id]["existing_record_id"] == record_id
