@@ -49,7 +49,11 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 COPY site/ site/
 COPY modules/ modules/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install --no-deps ./site ./modules/specimens ./modules/annotations ./modules/mlmodels
+    pip install --no-deps ./site ./modules/specimens ./modules/annotations ./modules/mlmodels \
+ && pip install --no-deps --target .venv/vendor/gbif-name-parser gbif-name-parser==0.4.0
+# The taxon name index, built once into the image (see docs/operations.md).
+ENV SPECIMEN_RDM_CACHE_DIR=/opt/specimen-rdm/.venv/var/cache
+RUN python -c 'from specimen_rdm_specimens.taxon_names import taxon_index; taxon_index()'
 
 # Everything else the instance needs: invenio.cfg, app_data/, assets/, static/, templates/,
 # scripts/, services/env.sh (.dockerignore lets nothing else in). A folder missing from the
