@@ -1,7 +1,9 @@
 """DataCite DOIs through InvenioRDM's DataCite provider, with a configurable API URL.
 
 InvenioRDM's `DataCiteClient` only knows DataCite's two public endpoints. Ours also reads
-`DATACITE_URL` (a test server in `tests/`, or a proxy) and `DATACITE_TIMEOUT`.
+`DATACITE_URL` (a test server in `tests/`, or a proxy) and `DATACITE_TIMEOUT`. Metadata is sent
+as InvenioRDM's DataCite 4.5 JSON plus the taxon, place and date of specimen records
+(`specimen_rdm_specimens.specimen_datacite`).
 
 Without credentials the provider still mints DOIs under the configured prefix, but keeps them
 reserved in the local PID store: nothing is sent to DataCite, a warning names the DOI each
@@ -13,9 +15,10 @@ from datacite import DataCiteRESTClient
 from flask import current_app
 from invenio_i18n import lazy_gettext as _
 from invenio_pidstore.models import PIDStatus
-from invenio_rdm_records.resources.serializers import DataCite45JSONSerializer
 from invenio_rdm_records.services.pids import providers
 from invenio_rdm_records.services.pids.providers.datacite import DataCiteClient
+
+from specimen_rdm_specimens.specimen_datacite import SpecimenDataCite45JSONSerializer
 
 
 class SpecimenDataCiteClient(DataCiteClient):
@@ -89,7 +92,12 @@ def _datacite_client() -> SpecimenDataCiteClient:
 
 
 PERSISTENT_IDENTIFIER_PROVIDERS = [
-    SpecimenDataCitePIDProvider("datacite", client=_datacite_client(), label=_("DOI")),
+    SpecimenDataCitePIDProvider(
+        "datacite",
+        client=_datacite_client(),
+        serializer=SpecimenDataCite45JSONSerializer(),
+        label=_("DOI"),
+    ),
     providers.ExternalPIDProvider(
         "external",
         "doi",
@@ -104,7 +112,7 @@ PARENT_PERSISTENT_IDENTIFIER_PROVIDERS = [
     SpecimenDataCitePIDProvider(
         "datacite",
         client=_datacite_client(),
-        serializer=DataCite45JSONSerializer(is_parent=True),
+        serializer=SpecimenDataCite45JSONSerializer(is_parent=True),
         label=_("Concept DOI"),
     ),
 ]

@@ -136,6 +136,9 @@ class SpecimenImporter:
         with source:
             for row in source:
                 report = self.import_row(row)
+                # Every row's work is committed; without this the session's identity map grows
+                # with each row and SQLAlchemy-Continuum's flush checks slow down quadratically.
+                db.session.expunge_all()
                 counts.add(report)
                 if on_row:
                     on_row(report)
