@@ -150,6 +150,8 @@ def test_duplicate_occurrence_id_is_a_409_with_the_existing_record(depositor, oa
     assert body["existing_record"]["id"] == oak["id"]
     assert body["errors"][0]["field"] == "custom_fields.dwc:occurrenceID"
     assert oak["id"] in body["existing_record"]["links"]["self_html"]
+    # The form shows the field's message: it links to the existing record.
+    assert body["existing_record"]["links"]["self_html"] in body["errors"][0]["messages"][0]
 
 
 def test_duplicate_catalogue_number_is_a_409(depositor, oak):

@@ -59,10 +59,12 @@ class DuplicateSpecimenError(Exception):
         site = current_app.config.get("SITE_UI_URL", "")
         api = current_app.config.get("SITE_API_URL", "")
         record_id = self.duplicate.record_id
+        # The deposit form shows `messages` at the field: the link lets the depositor open it.
+        message = f"{self.duplicate.reason} See {site}/records/{record_id}"
         return {
             "status": 409,
-            "message": self.duplicate.reason,
-            "errors": [{"field": self.duplicate.field, "messages": [self.duplicate.reason]}],
+            "message": message,
+            "errors": [{"field": self.duplicate.field, "messages": [message]}],
             "existing_record": {
                 "id": record_id,
                 "links": {

@@ -142,34 +142,30 @@ def _set_run(run_id, **values) -> None:
 def import_specimens(run_id: str) -> None:
     """Import the source of a queued run, as the user who uploaded it."""
     run = db.session.get(Run, uuid.UUID(run_id))
-    folder = run_dir(run.id)
-    identity = get_identity(db.session.get(User, run.started_by_id))
+    # Plain values only from here on: the importer empties the session after every row.
+    run_id, args, user_id = run.id, dict(run.args), run.started_by_id
+    folder = run_dir(run_id)
+    identity = get_identity(db.session.get(User, user_id))
     identity.provides.add(authenticated_user)
     importer = SpecimenImporter(
-        identity, community=run.args.get("community"), dry_run=bool(run.args.get("dry_run"))
+        identity, community=args.get("community"), dry_run=bool(args.get("dry_run"))
     )
     counts = ImportCounts()
-    _set_run(run.id, status=RunStatusEnum.RUNNING, started_at=datetime.now(UTC))
+    _set_run(run_id, status=RunStatusEnum.RUNNING, started_at=datetime.now(UTC))
     _write_summary(folder, counts)
     try:
         with (folder / "report.jsonl").open("w") as report:
-            rows = importer.rows(Path(run.args["source"]), counts, media_beside_csv=False)
+            rows = importer.rows(Path(args["source"]), counts, media_beside_csv=False)
             for row in rows:
                 report.write(json.dumps(row.to_json()) + "\n")
                 if counts.processed % PROGRESS_EVERY == 0:
                     report.flush()
                     _write_summary(folder, counts)
-                    _set_run(
-                        run.id,
-                        total_entries=counts.total,
-                        inserted_entries=counts.created,
-                        updated_entries=counts.duplicate,
-                        errored_entries=counts.rejected,
-                    )
+                    _set_run(run_id, **_counters(counts))
     except ArchiveError as error:
         _write_summary(folder, counts)
         _set_run(
-            run.id,
+            run_id,
             status=RunStatusEnum.FAILED,
             finished_at=datetime.now(UTC),
             message=str(error),
@@ -179,7 +175,7 @@ def import_specimens(run_id: str) -> None:
         db.session.rollback()
         _write_summary(folder, counts)
         _set_run(
-            run.id,
+            run_id,
             status=RunStatusEnum.FAILED,
             finished_at=datetime.now(UTC),
             message=f"import stopped at row {counts.processed + 1}: {error}",
@@ -187,15 +183,22 @@ def import_specimens(run_id: str) -> None:
         raise
     _write_summary(folder, counts)
     _set_run(
-        run.id,
+        run_id,
         status=RunStatusEnum.PARTIAL_SUCCESS if counts.rejected else RunStatusEnum.SUCCESS,
         finished_at=datetime.now(UTC),
-        total_entries=counts.total,
-        inserted_entries=counts.created,
-        updated_entries=counts.duplicate,
-        errored_entries=counts.rejected,
         message=(f"{counts.rejected} of {counts.total} rows rejected" if counts.rejected else None),
+        **_counters(counts),
     )
+
+
+def _counters(counts: ImportCounts) -> dict:
+    """The run's counters: inserted = created, updated = duplicates, errored = rejected."""
+    return {
+        "total_entries": counts.total,
+        "inserted_entries": counts.created,
+        "updated_entries": counts.duplicate,
+        "errored_entries": counts.rejected,
+    }
 
 
 SpecimenImportJob = JobType.create(
