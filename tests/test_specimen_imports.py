@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import shutil
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -205,3 +206,30 @@ def test_export_round_trip(depositor, anonymous, mobot_import, tmp_path):
     for record_id in ids:
         assert report[record_id]["status"] == "duplicate"
         assert report[record_id]["existing_record_id"] == record_id
+
+
+def test_import_into_a_community(depositor, anonymous, tmp_path):
+    slug = f"herbarium-{uuid.uuid4().hex[:8]}"
+    response = depositor.post(
+        "/api/communities",
+        json={
+            "slug": slug,
+            "metadata": {"title": "Herbarium Berolinense imports"},
+            "access": {"visibility": "public", "record_submission_policy": "open"},
+        },
+    )
+    assert response.status_code == 201, response.text
+    community_id = response.json()["id"]
+    number = uuid.uuid4().hex[:8]
+    rows = tmp_path / "community.csv"
+    rows.write_text(
+        "occurrenceID,catalogNumber,institutionCode,collectionCode,scientificName,"
+        "basisOfRecord,country,eventDate\n"
+        f"urn:catalog:B:herbarium:{number},{number},B,Herbarium,Abies alba Mill.,"
+        "PreservedSpecimen,Germany,1931-06-27\n"
+    )
+    job = _finished(depositor, _start(depositor, rows, community=slug))
+    (row,) = _report(depositor, job)
+    assert row["status"] in ("created", "flagged"), row
+    record = anonymous.get(f"/api/records/{row['record_id']}").json()
+    assert community_id in record["parent"]["communities"]["ids"], record["parent"]
