@@ -231,5 +231,6 @@ def test_import_into_a_community(depositor, anonymous, tmp_path):
     job = _finished(depositor, _start(depositor, rows, community=slug))
     (row,) = _report(depositor, job)
     assert row["status"] in ("created", "flagged"), row
+    assert not any("community" in reason for reason in row["reasons"]), row
     record = anonymous.get(f"/api/records/{row['record_id']}").json()
     assert community_id in record["parent"]["communities"]["ids"], record["parent"]

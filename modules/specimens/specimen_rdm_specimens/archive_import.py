@@ -18,6 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flask import current_app
+from invenio_access.permissions import authenticated_user
+from invenio_access.utils import get_identity
+from invenio_communities.utils import load_community_needs
 from invenio_db import db
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_records_resources.services.errors import PermissionDeniedError
@@ -206,14 +209,14 @@ class SpecimenImporter:
             db.session.rollback()
             self._discard(draft.id)
             raise
-        if self.community:
-            self._include(record.id)
         quality = record.data.get("custom_fields", {}).get(QUALITY_FIELD, {})
         report.record_id = record.id
         report.flags = quality.get("flags", [])
         report.status = "flagged" if report.flags else "created"
         if ignored:
             report.reasons = [f"terms not stored: {', '.join(ignored)}"]
+        if self.community:
+            report.reasons += self._include(record.id)
         return report
 
     def _upload(self, draft_id: str, images: list[Path]) -> None:
@@ -234,9 +237,19 @@ class SpecimenImporter:
             db.session.rollback()
             log.debug("draft %s was already gone", draft_id)
 
-    def _include(self, record_id: str) -> None:
+    def _include(self, record_id: str) -> list[str]:
+        """Add a published record to the community; reasons it could not be, if any."""
         from invenio_rdm_records.proxies import current_record_communities_service
 
-        current_record_communities_service.add(
+        _, errors = current_record_communities_service.add(
             self.identity, record_id, {"communities": [{"id": self.community}]}
         )
+        return [f"community {e['community_id']}: {e['message']}" for e in errors]
+
+
+def depositor_identity(user):
+    """The identity a user's import runs with: the user, logged in, with community roles."""
+    identity = get_identity(user)
+    identity.provides.add(authenticated_user)
+    load_community_needs(identity)
+    return identity

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from invenio_access.permissions import authenticated_user, system_identity
-from invenio_access.utils import get_identity
+from invenio_access.permissions import system_identity
 from invenio_accounts.proxies import current_datastore
 
-from .archive_import import ImportCounts, SpecimenImporter
+from .archive_import import ImportCounts, SpecimenImporter, depositor_identity
 from .darwin_core_archive import ArchiveError
 from .duplicates import create_indexes
 from .resource_types import ensure_resource_types
@@ -21,9 +20,7 @@ def _identity(owner: str | None):
     user = current_datastore.find_user(email=owner)
     if user is None:
         raise click.BadParameter(f"no user with e-mail {owner!r}", param_hint="--owner")
-    identity = get_identity(user)
-    identity.provides.add(authenticated_user)
-    return identity
+    return depositor_identity(user)
 
 
 @click.command("import")

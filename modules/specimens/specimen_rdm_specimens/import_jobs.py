@@ -15,14 +15,12 @@ from pathlib import Path
 
 from celery import shared_task
 from flask import current_app
-from invenio_access.permissions import authenticated_user
-from invenio_access.utils import get_identity
 from invenio_accounts.models import User
 from invenio_db import db
 from invenio_jobs.jobs import JobType
 from invenio_jobs.models import Job, Run, RunStatusEnum
 
-from .archive_import import ImportCounts, SpecimenImporter
+from .archive_import import ImportCounts, SpecimenImporter, depositor_identity
 from .darwin_core_archive import ArchiveError
 
 JOB_TYPE_ID = "specimen_import"
@@ -145,8 +143,7 @@ def import_specimens(run_id: str) -> None:
     # Plain values only from here on: the importer empties the session after every row.
     run_id, args, user_id = run.id, dict(run.args), run.started_by_id
     folder = run_dir(run_id)
-    identity = get_identity(db.session.get(User, user_id))
-    identity.provides.add(authenticated_user)
+    identity = depositor_identity(db.session.get(User, user_id))
     importer = SpecimenImporter(
         identity, community=args.get("community"), dry_run=bool(args.get("dry_run"))
     )
