@@ -215,7 +215,12 @@ def test_import_into_a_community(depositor, anonymous, tmp_path):
         json={
             "slug": slug,
             "metadata": {"title": "Herbarium Berolinense imports"},
-            "access": {"visibility": "public", "record_submission_policy": "open"},
+            # Open review: curators and owners include records without a review request.
+            "access": {
+                "visibility": "public",
+                "record_submission_policy": "open",
+                "review_policy": "open",
+            },
         },
     )
     assert response.status_code == 201, response.text

@@ -241,10 +241,17 @@ class SpecimenImporter:
         """Add a published record to the community; reasons it could not be, if any."""
         from invenio_rdm_records.proxies import current_record_communities_service
 
-        _, errors = current_record_communities_service.add(
+        processed, errors = current_record_communities_service.add(
             self.identity, record_id, {"communities": [{"id": self.community}]}
         )
-        return [f"community {e['community_id']}: {e['message']}" for e in errors]
+        reasons = [f"community {e['community_id']}: {e['message']}" for e in errors]
+        # A community that reviews submissions leaves the inclusion request open.
+        reasons += [
+            f"community {p['community_id']}: inclusion request {p['request_id']} awaits review"
+            for p in processed
+            if p.get("request", {}).get("status") != "accepted"
+        ]
+        return reasons
 
 
 def depositor_identity(user):
