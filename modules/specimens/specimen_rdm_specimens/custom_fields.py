@@ -20,8 +20,9 @@ from invenio_records_resources.services.custom_fields import (
 from invenio_records_resources.services.custom_fields.mappings import EDTFMapping
 from marshmallow import ValidationError, fields
 
+from .darwin_core_dates import date_range
 from .darwin_core_terms import SPECIMEN_NAMESPACES
-from .quality_flags import MalformedValue, date_range
+from .malformed_value import MalformedValue
 
 QUALITY_NAMESPACE = "https://specimen-rdm.org/terms/"
 NAMESPACES = {**SPECIMEN_NAMESPACES, "specimen": QUALITY_NAMESPACE}

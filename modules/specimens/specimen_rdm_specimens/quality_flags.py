@@ -41,6 +41,8 @@ from urllib.parse import urlsplit
 import pycountry
 
 from .country_shapes import COAST_TOLERANCE_KM, country_shapes, territory_parent
+from .darwin_core_dates import Instant, Period, parse_period, parse_verbatim_date
+from .malformed_value import MalformedValue
 from .taxon_names import HIGHER_RANKS, match_taxon, parse_scientific_name
 
 DATA = Path(__file__).parent / "data"
@@ -144,16 +146,6 @@ ISSUE_DESCRIPTIONS: dict[str, str] = {
     "MULTIMEDIA_URI_INVALID": "A media link is not an absolute http or https URI.",
 }
 """Every issue → a one-sentence explanation, shown on landing pages."""
-
-
-class MalformedValue(ValueError):
-    """A Darwin Core value that cannot be interpreted at all."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        """Name the field (`dwc:decimalLatitude`) and say why, in a sentence."""
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -560,181 +552,7 @@ def _interpret_elevation(values: Mapping[str, Any], result: Interpretation) -> N
 # --- dates ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Instant:
-    """An ISO 8601 calendar date at year, month or day precision, optionally with a time."""
-
-    year: int
-    month: int | None = None
-    day: int | None = None
-    time: str | None = None
-
-    def earliest(self) -> date:
-        return date(self.year, self.month or 1, self.day or 1)
-
-    def latest(self) -> date:
-        month = self.month or 12
-        return date(self.year, month, self.day or calendar.monthrange(self.year, month)[1])
-
-    def parts(self) -> list[int]:
-        return [p for p in (self.year, self.month, self.day) if p is not None]
-
-    def iso(self) -> str:
-        text = "-".join([f"{self.year:04d}", *(f"{p:02d}" for p in self.parts()[1:])])
-        return f"{text}T{self.time}" if self.time else text
-
-
-@dataclass(frozen=True)
-class _Period:
-    """A date or an interval of dates."""
-
-    start: _Instant
-    end: _Instant | None = None
-
-    def earliest(self) -> date:
-        return self.start.earliest()
-
-    def latest(self) -> date:
-        return (self.end or self.start).latest()
-
-    def iso(self) -> str:
-        if self.end is None or self.end == self.start:
-            return self.start.iso()
-        return f"{self.start.iso()}/{self.end.iso()}"
-
-
-_ISO_DATE = re.compile(
-    r"(?P<year>\d{4})(?:-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2})"
-    r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?"
-    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?"
-)
-_ISO_BASIC_DATE = re.compile(r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})")
-
-
-def _instant(term: str, text: str, year: int, month: int | None, day: int | None) -> _Instant:
-    """A checked calendar date; MalformedValue names what does not exist."""
-    if month is not None and not 1 <= month <= 12:
-        raise MalformedValue(term, f"'{text}' is not a date: there is no month {month}")
-    if day is not None and not 1 <= day <= calendar.monthrange(year, month or 1)[1]:
-        raise MalformedValue(
-            term, f"'{text}' is not a date: {year:04d}-{month:02d} has no day {day}"
-        )
-    return _Instant(year, month, day)
-
-
-def _parse_instant(term: str, text: str) -> _Instant:
-    match = _ISO_DATE.fullmatch(text) or _ISO_BASIC_DATE.fullmatch(text)
-    if not match:
-        raise MalformedValue(
-            term, f"'{text}' is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD or an interval)"
-        )
-    fields = match.groupdict()
-    month, day = fields["month"], fields["day"]
-    instant = _instant(term, text, int(fields["year"]), month and int(month), day and int(day))
-    if fields.get("hour") is None:
-        return instant
-    hour, minute, second = int(fields["hour"]), int(fields["minute"]), fields["second"]
-    if hour > 23 or minute > 59 or second is not None and int(second) > 59:
-        raise MalformedValue(term, f"'{text}' is not a date: the time of day does not exist")
-    time = f"{hour:02d}:{minute:02d}" + (f":{int(second):02d}" if second is not None else "")
-    zone = fields["zone"] or ""
-    if zone and zone != "Z":
-        zone = f"{zone[:3]}:{zone[-2:]}" if len(zone) > 3 else f"{zone}:00"
-    return _Instant(instant.year, instant.month, instant.day, time + zone)
-
-
-def _parse_interval_end(term: str, text: str, start: _Instant, interval: str) -> _Instant:
-    """An interval's end, also in ISO's abbreviated form (`1931-06-27/07-02`, `…/02`)."""
-    if re.match(r"\d{4}", text):
-        return _parse_instant(term, text)
-    given = [int(p) for p in text.split("-")] if re.fullmatch(r"\d{1,2}(-\d{1,2})?", text) else []
-    inherited = start.parts()[: len(start.parts()) - len(given)]
-    if not given or not inherited:
-        raise MalformedValue(
-            term, f"'{interval}' is not an ISO 8601 date interval: its end '{text}' does not fit"
-        )
-    year, month, day = [*inherited, *given, None, None][:3]
-    return _instant(term, interval, year, month, day)
-
-
-def _parse_period(term: str, text: str) -> _Period:
-    """An ISO 8601 date, partial date, datetime or interval; MalformedValue otherwise."""
-    if "/" not in text:
-        return _Period(_parse_instant(term, text))
-    parts = [part.strip() for part in text.split("/")]
-    if len(parts) != 2 or not parts[0] or not parts[1]:
-        raise MalformedValue(term, f"'{text}' is not an ISO 8601 date or interval")
-    start = _parse_instant(term, parts[0])
-    return _Period(start, _parse_interval_end(term, parts[1], start, text))
-
-
-def date_range(term: str, text: str) -> tuple[date, date]:
-    """First and last day covered by an ISO 8601 date, partial date, datetime or interval.
-
-    Raises MalformedValue (naming `term`) for text that is none of these.
-    """
-    period = _parse_period(term, text.strip())
-    return period.earliest(), period.latest()
-
-
-_MONTH_NAMES = {
-    name: number
-    for number in range(1, 13)
-    for name in (calendar.month_name[number].lower(), calendar.month_abbr[number].lower())
-} | {"sept": 9}
-_ROMAN_MONTHS = {
-    roman: number
-    for number, roman in enumerate(
-        ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"), start=1
-    )
-}
-
-
-def _month(word: str) -> int | None:
-    word = word.lower().rstrip(".")
-    if word.isdigit():
-        return int(word)
-    return _MONTH_NAMES.get(word) or _ROMAN_MONTHS.get(word)
-
-
-def _parse_verbatim_date(text: str) -> _Period | None:
-    """Label dates: ISO, `27.VI.1931`, `27.6.1931`, `27 June 1931`, `June 27, 1931`, `VI.1931`."""
-    try:
-        return _parse_period(VERBATIM_EVENT_DATE, text)
-    except MalformedValue:
-        pass
-    normal = " ".join(text.lower().replace(",", " ").split())
-    patterns = (
-        (r"(\d{1,2})\s*[./-]?\s*([a-z]+\.?|\d{1,2})\s*[./-]?\s*(\d{4})", (0, 1, 2)),
-        (r"([a-z]+)\.?\s+(\d{1,2})\s+(\d{4})", (1, 0, 2)),
-        (r"([a-z]+\.?|\d{1,2})\s*[./ -]\s*(\d{4})", (None, 0, 1)),
-    )
-    for pattern, (day_at, month_at, year_at) in patterns:
-        match = re.fullmatch(pattern, normal)
-        if not match:
-            continue
-        groups = match.groups()
-        month = _month(groups[month_at])
-        day = int(groups[day_at]) if day_at is not None else None
-        if month is None:
-            return None
-        if (
-            day is not None
-            and groups[month_at].isdigit()
-            and day != month
-            and max(day, month) <= 12
-        ):
-            return None  # 5/6/1931: day-month or month-day cannot be told apart
-        if day is not None and groups[month_at].isdigit() and month > 12 >= day:
-            day, month = month, day  # 6/27/1931, month first
-        try:
-            return _Period(_instant(VERBATIM_EVENT_DATE, text, int(groups[year_at]), month, day))
-        except MalformedValue:
-            return None
-    return None
-
-
-def _date_parts(values: Mapping[str, Any], result: Interpretation) -> _Period | None:
+def _date_parts(values: Mapping[str, Any], result: Interpretation) -> Period | None:
     """year/month/day as a period at their precision; flags days that do not exist."""
     year, month, day = (_integer(values, term) for term in DATE_PART_TERMS)
     if year is None:
@@ -742,24 +560,24 @@ def _date_parts(values: Mapping[str, Any], result: Interpretation) -> _Period | 
     terms = _present(values, DATE_PART_TERMS)
     if month is not None and not 1 <= month <= 12:
         _flag(result, "RECORDED_DATE_INVALID", terms, f"dwc:month {month} is not a month")
-        return _Period(_Instant(year))
+        return Period(Instant(year))
     if day is not None and (month is None or not 1 <= day <= calendar.monthrange(year, month)[1]):
         where = f"{year:04d}-{month:02d}" if month else "a date without a month"
         _flag(result, "RECORDED_DATE_INVALID", terms, f"dwc:day {day} does not exist in {where}")
         day = None
-    return _Period(_Instant(year, month, day))
+    return Period(Instant(year, month, day))
 
 
-def _overlaps(a: _Period, b: _Period) -> bool:
+def _overlaps(a: Period, b: Period) -> bool:
     return a.earliest() <= b.latest() and b.earliest() <= a.latest()
 
 
 def _interpret_dates(values: Mapping[str, Any], result: Interpretation, today: date) -> None:
     """eventDate, year/month/day, verbatimEventDate and dateIdentified."""
     event_text = _text(values, EVENT_DATE)
-    event = _parse_period(EVENT_DATE, event_text) if event_text else None
+    event = parse_period(EVENT_DATE, event_text) if event_text else None
     identified_text = _text(values, DATE_IDENTIFIED)
-    identified = _parse_period(DATE_IDENTIFIED, identified_text) if identified_text else None
+    identified = parse_period(DATE_IDENTIFIED, identified_text) if identified_text else None
     parts = _date_parts(values, result)
     date_terms = _present(values, (EVENT_DATE, *DATE_PART_TERMS))
     if event and event.end and event.end.latest() < event.start.earliest():
@@ -777,7 +595,7 @@ def _interpret_dates(values: Mapping[str, Any], result: Interpretation, today: d
     recorded = event or parts
     verbatim_text = _text(values, VERBATIM_EVENT_DATE)
     if recorded is None and verbatim_text and not event_text:
-        recorded = _parse_verbatim_date(verbatim_text)
+        recorded = parse_verbatim_date(VERBATIM_EVENT_DATE, verbatim_text)
         if recorded is None:
             _flag(
                 result,

@@ -35,8 +35,9 @@ from lxml import etree
 from marshmallow import post_dump
 
 from .custom_fields import QUALITY_FIELD
+from .darwin_core_dates import date_range
 from .darwin_core_terms import DWC_NAMESPACE
-from .quality_flags import MalformedValue, date_range
+from .malformed_value import MalformedValue
 from .taxon_names import HIGHER_RANKS
 
 DWC_PREFIX = "dwc:"
