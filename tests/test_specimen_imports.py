@@ -115,6 +115,9 @@ def test_archive_with_multimedia_extension(depositor, anonymous, tmp_path):
     assert row["status"] in ("created", "flagged"), row
     record = anonymous.get(f"/api/records/{row['record_id']}").json()
     assert record["custom_fields"]["dwc:basisOfRecord"]
+    # The four images of the multimedia extension are web links: kept as associatedMedia.
+    media = record["custom_fields"]["dwc:associatedMedia"]
+    assert len(media) == 4 and all(m.startswith("http://www.nhm.ac.uk/") for m in media)
 
 
 def test_dry_run_of_a_pre_standard_archive(depositor, anonymous):

@@ -30,7 +30,7 @@ from .custom_fields import QUALITY_FIELD
 from .darwin_core_archive import CoreRow, open_source
 from .duplicates import DuplicateSpecimenError, find_by_terms
 from .service_components import quality_of
-from .specimen_rows import custom_fields_from_row, record_from_row
+from .specimen_rows import record_from_row
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,13 @@ class SpecimenImporter:
         return report
 
     def _check_only(self, row: CoreRow, report: RowReport) -> RowReport:
-        custom_fields, _ = custom_fields_from_row(row.values)
-        data, _ = record_from_row(row.values, with_files=False, publisher=self.publisher)
+        data, _ = record_from_row(
+            row.values,
+            with_files=False,
+            publisher=self.publisher,
+            media_links=_media_links(row),
+        )
+        custom_fields = data["custom_fields"]
         self.service.schema.load(data, context={"identity": self.identity}, raise_errors=True)
         quality = quality_of(custom_fields)
         duplicate = find_by_terms(custom_fields)
@@ -195,7 +200,10 @@ class SpecimenImporter:
     def _publish(self, row: CoreRow, report: RowReport) -> RowReport:
         images = [m.local_path for m in row.media if m.local_path is not None]
         data, ignored = record_from_row(
-            row.values, with_files=bool(images), publisher=self.publisher
+            row.values,
+            with_files=bool(images),
+            publisher=self.publisher,
+            media_links=_media_links(row),
         )
         draft = self.service.create(self.identity, data)
         if draft.errors:
@@ -252,6 +260,18 @@ class SpecimenImporter:
             if p.get("request", {}).get("status") != "accepted"
         ]
         return reasons
+
+
+def _media_links(row: CoreRow) -> list[str]:
+    """The row's multimedia links that are not files in the archive."""
+    links = []
+    for media in row.media:
+        if media.local_path is not None:
+            continue
+        link = media.values.get("ac:accessURI") or media.values.get("dcterms:identifier")
+        if link and link.lower().startswith(("http://", "https://")):
+            links.append(link)
+    return links
 
 
 def depositor_identity(user):

@@ -50,10 +50,22 @@ def _is_http(value: str | None) -> bool:
 
 
 def record_from_row(
-    values: dict[str, str], *, with_files: bool, publisher: str, today: datetime.date | None = None
+    values: dict[str, str],
+    *,
+    with_files: bool,
+    publisher: str,
+    media_links: list[str] | None = None,
+    today: datetime.date | None = None,
 ) -> tuple[dict, list[str]]:
-    """RDM record data for a Darwin Core row, and the terms left out."""
+    """RDM record data for a Darwin Core row, and the terms left out.
+
+    `media_links` are the row's multimedia links that are not files in the archive (image URLs
+    of the Audubon Core / GBIF Multimedia extension): they become `dwc:associatedMedia` when the
+    row has none, so they are not lost.
+    """
     custom_fields, ignored = custom_fields_from_row(values)
+    if media_links and not custom_fields.get("dwc:associatedMedia"):
+        custom_fields["dwc:associatedMedia"] = list(media_links)
     creator = (
         custom_fields.get("dwc:institutionCode")
         or values.get("dwc:datasetName")

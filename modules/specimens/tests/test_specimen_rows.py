@@ -58,3 +58,21 @@ def test_a_non_http_occurrence_id_is_not_an_alternate_identifier():
 
 def test_title_without_catalogue_number():
     assert title_of({"dwc:scientificName": "Abies alba Mill."}) == "Abies alba Mill."
+
+
+def test_media_links_become_associated_media_unless_the_row_has_some():
+    links = ["https://data.nhm.ac.uk/media/1", "https://data.nhm.ac.uk/media/2"]
+    data, _ = record_from_row(
+        {"dwc:catalogNumber": "PV M 12345"},
+        with_files=False,
+        publisher="Specimen RDM",
+        media_links=links,
+    )
+    assert data["custom_fields"]["dwc:associatedMedia"] == links
+    data, _ = record_from_row(
+        {"dwc:associatedMedia": "https://example.org/a.jpg"},
+        with_files=False,
+        publisher="Specimen RDM",
+        media_links=links,
+    )
+    assert data["custom_fields"]["dwc:associatedMedia"] == ["https://example.org/a.jpg"]
