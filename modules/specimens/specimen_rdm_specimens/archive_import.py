@@ -20,7 +20,8 @@ from pathlib import Path
 from flask import current_app
 from invenio_access.permissions import authenticated_user
 from invenio_access.utils import get_identity
-from invenio_communities.utils import load_community_needs
+from invenio_communities.generators import CommunityRoleNeed
+from invenio_communities.proxies import current_communities
 from invenio_db import db
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_records_resources.services.errors import PermissionDeniedError
@@ -275,8 +276,14 @@ def _media_links(row: CoreRow) -> list[str]:
 
 
 def depositor_identity(user):
-    """The identity a user's import runs with: the user, logged in, with community roles."""
+    """The identity a user's import runs with: the user, logged in, with community roles.
+
+    The roles are read from the database, not from InvenioRDM's identity cache: a community
+    created just before the upload may not have reached that cache yet (a Celery task clears it).
+    """
     identity = get_identity(user)
     identity.provides.add(authenticated_user)
-    load_community_needs(identity)
+    members = current_communities.service.members.config.record_cls
+    for community_id, role in members.get_memberships(identity):
+        identity.provides.add(CommunityRoleNeed(community_id, role))
     return identity
