@@ -35,6 +35,7 @@ from .specimen_datacite import (
     collecting_date,
     collecting_place,
     collecting_point,
+    extend_unique,
     higher_taxa,
     scientific_name,
     specimen_fields,
@@ -236,13 +237,6 @@ def specimen_subjects(record: Mapping) -> list[str]:
     return [value for value in values if value]
 
 
-def _extend(data: dict, key: str, values: list[str]) -> None:
-    present = data.get(key) or []
-    added = [value for value in dict.fromkeys(values) if value not in present]
-    if added:
-        data[key] = [*present, *added]
-
-
 class SpecimenDublinCoreSchema(DublinCoreSchema):
     """InvenioRDM's Dublin Core schema plus the coverage and taxon subjects of a specimen."""
 
@@ -251,8 +245,8 @@ class SpecimenDublinCoreSchema(DublinCoreSchema):
         """Merge the specimen's coverage and subjects into `data`."""
         if not specimen_fields(original):
             return data
-        _extend(data, "coverage", specimen_coverage(original))
-        _extend(data, "subjects", specimen_subjects(original))
+        extend_unique(data, "coverage", specimen_coverage(original))
+        extend_unique(data, "subjects", specimen_subjects(original))
         return data
 
 

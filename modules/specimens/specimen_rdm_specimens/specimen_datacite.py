@@ -204,12 +204,14 @@ def occurrence_identifiers(record: Mapping) -> list[dict[str, str]]:
     return [{"alternateIdentifier": url, "alternateIdentifierType": "URL"}] if url else []
 
 
-def _extend(data: dict, key: str, items: Iterable[dict]) -> None:
-    """Append the items that `data[key]` lacks (DataCite lists hold unique items)."""
-    present = data.get(key) or []
-    added = [item for item in items if item not in present]
-    if added:
-        data[key] = [*present, *added]
+def extend_unique(data: dict, key: str, items: Iterable) -> None:
+    """Append to `data[key]` the items it lacks, each once (upstream values stay first)."""
+    merged = list(data.get(key) or [])
+    for item in items:
+        if item not in merged:
+            merged.append(item)
+    if merged:
+        data[key] = merged
 
 
 class SpecimenDataCite45Schema(DataCite45Schema):
@@ -220,10 +222,10 @@ class SpecimenDataCite45Schema(DataCite45Schema):
         """Merge the specimen's subjects, geoLocation, date and CETAF identifier into `data`."""
         if not specimen_fields(original):
             return data
-        _extend(data, "subjects", taxon_subjects(original))
-        _extend(data, "geoLocations", geo_locations(original))
-        _extend(data, "dates", collected_dates(original))
-        _extend(data, "alternateIdentifiers", occurrence_identifiers(original))
+        extend_unique(data, "subjects", taxon_subjects(original))
+        extend_unique(data, "geoLocations", geo_locations(original))
+        extend_unique(data, "dates", collected_dates(original))
+        extend_unique(data, "alternateIdentifiers", occurrence_identifiers(original))
         return data
 
 
