@@ -55,6 +55,8 @@ once queues "declaring queues" invenio queues declare
 once fixtures "loading vocabularies (first time: several minutes)" fixtures
 once specimens "adding the specimen resource type and duplicate-lookup indexes" \
   invenio specimens setup
+once annotations "creating the annotation table, index and record-search fields" \
+  invenio annotations setup
 
 if [ ! -f "$stamps/admin" ]; then
   generated=""

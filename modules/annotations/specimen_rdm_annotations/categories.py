@@ -1,4 +1,8 @@
-"""The annotation category set: names with stable, 1-based COCO ids, read from app_data."""
+"""Annotation category sets: names with stable, 1-based COCO ids, read from app_data.
+
+A category set is one YAML file in `app_data/annotation_categories/` (`herbarium.yaml`,
+`coco.yaml`, ...); its file stem is the set's name, which annotations store next to the category.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +17,7 @@ class Category:
     id: int
     name: str
     isthing: bool = True
+    supercategory: str | None = None
 
 
 class CategorySetError(ValueError):
@@ -29,7 +34,12 @@ def load_category_set(path: Path) -> dict[str, Category]:
     categories: dict[str, Category] = {}
     seen_ids: set[int] = set()
     for index, entry in enumerate(entries):
-        category = Category(int(entry["id"]), str(entry["name"]), bool(entry.get("isthing", True)))
+        category = Category(
+            int(entry["id"]),
+            str(entry["name"]),
+            bool(entry.get("isthing", True)),
+            entry.get("supercategory"),
+        )
         if category.id < 1:
             raise CategorySetError(f"categories[{index}].id: {category.id} is not ≥ 1")
         if category.id in seen_ids:
@@ -39,3 +49,8 @@ def load_category_set(path: Path) -> dict[str, Category]:
         seen_ids.add(category.id)
         categories[category.name] = category
     return categories
+
+
+def load_category_sets(folder: Path) -> dict[str, dict[str, Category]]:
+    """Every `*.yaml` category set in `folder`, keyed by file stem."""
+    return {path.stem: load_category_set(path) for path in sorted(Path(folder).glob("*.yaml"))}

@@ -1,0 +1,52 @@
+"""`invenio annotations setup`: the annotation table, index and record-search fields."""
+
+import click
+from flask.cli import with_appcontext
+from invenio_db import db
+from invenio_rdm_records.records.api import RDMRecord
+from invenio_search import current_search, current_search_client
+from invenio_search.utils import build_alias_name
+from sqlalchemy_continuum import version_class
+
+from .record_summary import SUMMARY_MAPPING
+from .records.api import Annotation
+from .records.models import AnnotationMetadata
+
+
+def create_tables() -> list[str]:
+    """Create the annotation table and its revision table where missing (idempotent)."""
+    tables = [AnnotationMetadata.__table__, version_class(AnnotationMetadata).__table__]
+    for table in tables:
+        table.create(db.engine, checkfirst=True)
+    return [table.name for table in tables]
+
+
+def create_index() -> str:
+    """Create the annotation index and alias where missing."""
+    alias = build_alias_name(Annotation.index.search_alias)
+    if not current_search_client.indices.exists(index=alias):
+        # The same index, write alias and alias tree that `invenio index init` creates.
+        for _ in current_search.create(index_list=[Annotation.index._name]):
+            pass
+    return alias
+
+
+def add_summary_mapping() -> str:
+    """Add the `annotations` summary fields to the RDM records index mapping."""
+    alias = build_alias_name(RDMRecord.index.search_alias)
+    current_search_client.indices.put_mapping(index=alias, body={"properties": SUMMARY_MAPPING})
+    return alias
+
+
+@click.group()
+def annotations() -> None:
+    """Annotation records."""
+
+
+@annotations.command("setup")
+@with_appcontext
+def setup_command() -> None:
+    """Create the annotation table, index and record-search fields (idempotent)."""
+    click.echo(f"tables present: {', '.join(create_tables())}")
+    click.echo(f"index present: {create_index()}")
+    click.echo(f"record-search fields added to: {add_summary_mapping()}")

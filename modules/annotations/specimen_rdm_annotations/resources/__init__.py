@@ -1,0 +1,1 @@
+"""REST resource of annotations: CRUD, revisions, review, import and export."""

@@ -1,0 +1,1 @@
+"""Annotation service: schema, permissions, components, search parameters and config."""
