@@ -83,8 +83,11 @@ def test_create_read_update_review_revisions_delete(curator, stranger, anonymous
     assert created["creator"]["type"] == "person"
 
     assert anonymous.get(f"/api/annotations/{annotation_id}").status_code == 200
-    found = _annotations(anonymous, record=sheet["id"], category="ruler")
-    assert [hit["id"] for hit in found["hits"]["hits"]] == [annotation_id]
+    found = wait_for(
+        lambda: _annotations(anonymous, record=sheet["id"], category="ruler")["hits"]["hits"],
+        what="the annotation in search",
+    )
+    assert [hit["id"] for hit in found] == [annotation_id]
 
     # A stranger's correction is a new revision, proposed until a curator decides.
     correction = _box(sheet, [101, 200, 300, 80], score=0.9)
@@ -106,7 +109,10 @@ def test_create_read_update_review_revisions_delete(curator, stranger, anonymous
     assert stranger.delete(f"/api/annotations/{annotation_id}").status_code == 403
     assert curator.delete(f"/api/annotations/{annotation_id}").status_code == 204
     assert anonymous.get(f"/api/annotations/{annotation_id}").status_code == 410
-    assert _annotations(anonymous, record=sheet["id"], category="ruler")["hits"]["total"] == 0
+    wait_for(
+        lambda: _annotations(anonymous, record=sheet["id"], category="ruler")["hits"]["total"] == 0,
+        what="the deleted annotation to leave search",
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,12 +159,17 @@ def test_annotations_of_a_restricted_record_are_invisible_to_others(
         exported = api.get(
             "/api/annotations/export", params={"format": "coco", "record": restricted_sheet["id"]}
         )
-        assert exported.status_code == 403
+        assert exported.status_code == 403, exported.text
         assert (
             api.post("/api/annotations", json=_box(restricted_sheet, [1, 1, 5, 5])).status_code
             == 403
         )
-    assert annotation_id in {h["id"] for h in _annotations(curator, q="barcode")["hits"]["hits"]}
+    wait_for(
+        lambda: (
+            annotation_id in {h["id"] for h in _annotations(curator, q="barcode")["hits"]["hits"]}
+        ),
+        what="the owner to find the annotation of a restricted record",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -299,9 +310,13 @@ def test_plant_masks_round_trip_pixel_exact_and_search_finds_the_record(curator,
 def test_w3c_page_of_an_image_lists_its_annotations(curator, anonymous, sheet):
     response = curator.post("/api/annotations", json=_box(sheet, [20, 30, 40, 50], "stamp"))
     assert response.status_code == 201
-    page = anonymous.get(f"/api/annotations/pages/{sheet['id']}/sheet.jpg")
-    assert page.status_code == 200, page.text
-    data = page.json()
+    url = f"/api/annotations/pages/{sheet['id']}/sheet.jpg"
+    data = wait_for(
+        lambda: (
+            (page := anonymous.get(url)).status_code == 200 and page.json()["items"] and page.json()
+        ),
+        what="the annotation on the image's page",
+    )
     assert data["type"] == "AnnotationPage"
     selectors = [item["target"]["selector"]["value"] for item in data["items"]]
     assert "xywh=20,30,40,50" in selectors

@@ -34,10 +34,7 @@ def create_annotations(annotations: Sequence[dict]) -> list[Annotation]:
     """Create annotation records (PIDs included) in the current transaction; no indexing."""
     created = []
     for data in annotations:
-        record = Annotation.create({})
-        record.update(data)
-        record.commit()
-        created.append(record)
+        created.append(Annotation.create(data))
     return created
 
 

@@ -70,7 +70,8 @@ def selector_rle(selector: dict, height: int, width: int) -> dict:
         )
         return mask_utils.merge(parts)
     if kind == "box":
-        return mask_utils.frPyObjects([list(map(float, selector["box"]))], height, width)[0]
+        boxes = np.array([selector["box"]], dtype=np.float64)
+        return mask_utils.frPyObjects(boxes, height, width)[0]
     whole = np.ones((height, width), dtype=np.uint8, order="F")
     return mask_utils.encode(whole)
 

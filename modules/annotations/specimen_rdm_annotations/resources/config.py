@@ -1,6 +1,7 @@
 """Annotation resource configuration: routes, URL arguments and error handlers."""
 
 import marshmallow as ma
+from flask_resources.parsers import MultiDictSchema
 from invenio_records_resources.resources import RecordResourceConfig
 from invenio_records_resources.resources.records.args import SearchRequestArgsSchema
 from invenio_records_resources.services.base.config import ConfiguratorMixin
@@ -20,7 +21,7 @@ AnnotationSearchArgsSchema = SearchRequestArgsSchema.from_dict(
 """`q`, paging and sorting plus every filter of search_params.py (repeatable)."""
 
 
-class ImportArgsSchema(ma.Schema):
+class ImportArgsSchema(MultiDictSchema):
     """`POST /api/annotations/import?format=…&record=…`."""
 
     format = ma.fields.String(required=True, validate=ma.validate.OneOf(IMPORT_FORMATS))
@@ -30,7 +31,7 @@ class ImportArgsSchema(ma.Schema):
     dry_run = ma.fields.Boolean(load_default=False)
 
 
-class ExportArgsSchema(ma.Schema):
+class ExportArgsSchema(MultiDictSchema):
     """`GET /api/annotations/export?format=…&record=…|q=…|records_q=…`."""
 
     format = ma.fields.String(required=True, validate=ma.validate.OneOf(EXPORT_FORMATS))

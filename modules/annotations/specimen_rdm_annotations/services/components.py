@@ -119,12 +119,12 @@ class AnnotationComponent(ServiceComponent):
         )
         return annotation
 
-    def create(self, identity, data=None, record=None, errors=None, uow=None, **kwargs):
+    def create(self, identity, data=None, record=None, errors=None, **kwargs):
         """Validate against the target image and store the annotation as proposed/accepted."""
         record.update(self._fill(identity, data, previous=None))
-        reindex_target(uow, record["target"]["record"])
+        reindex_target(self.uow, record["target"]["record"])
 
-    def update(self, identity, data=None, record=None, uow=None, **kwargs):
+    def update(self, identity, data=None, record=None, **kwargs):
         """A new revision; an edit by someone who is not a curator becomes a proposal."""
         for name in ("record", "file"):
             if data["target"][name] != record["target"][name]:
@@ -135,8 +135,8 @@ class AnnotationComponent(ServiceComponent):
         for optional in ("motivation", "score", "attributes"):
             record.pop(optional, None)
         record.update(filled)
-        reindex_target(uow, record["target"]["record"])
+        reindex_target(self.uow, record["target"]["record"])
 
-    def delete(self, identity, record=None, uow=None, **kwargs):
+    def delete(self, identity, record=None, **kwargs):
         """The record's annotation summary in search drops this annotation."""
-        reindex_target(uow, record["target"]["record"])
+        reindex_target(self.uow, record["target"]["record"])
