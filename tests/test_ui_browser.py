@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-from deposit import publish_sheet, sheet_jpeg, wait_for
+from deposit import Api, publish_sheet, sheet_jpeg, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium calls Google hosts, which are blocked here.
@@ -488,3 +488,55 @@ def test_specimen_fields_round_trip_through_the_form(page, browser_log, user, ar
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator(".field", has=event_date)).to_contain_text("has no day 29")
     assert _read_draft(page, record_id)["custom_fields"]["dwc:eventDate"] == values["eventDate"]
+
+
+def test_annotation_viewer_draws_overlays_and_curators_review(
+    page, browser_log, live, user, anonymous, artifacts
+):
+    email, password = user
+    owner = Api(live.url, live.token(email))
+    record = publish_sheet(
+        owner, f"Annotated sheet {secrets.token_hex(4)}", {"sheet.jpg": sheet_jpeg("BM000521755")}
+    )
+    target = {"record": record["id"], "file": "sheet.jpg"}
+    shapes = [
+        {"type": "box", "box": [20, 40, 200, 60]},
+        {"type": "polygon", "polygon": [[300, 400, 450, 420, 380, 560]]},
+    ]
+    ids = []
+    for selector, category in zip(shapes, ("ruler", "label"), strict=True):
+        response = owner.post(
+            "/api/annotations",
+            json={"target": {**target, "selector": selector}, "body": {"category": category}},
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    wait_for(
+        lambda: (
+            len(anonymous.get(f"/api/annotations/pages/{record['id']}/sheet.jpg").json()["items"])
+            == 2
+        ),
+        what="both annotations on the image's page",
+    )
+
+    visit(page, browser_log, f"/records/{record['id']}")
+    viewer = page.locator("#annotation-viewer")
+    expect(viewer).to_be_visible()
+    expect(viewer.locator(".annotation-overlay g.region")).to_have_count(2)
+    expect(viewer.locator(".annotation-overlay rect")).to_have_count(1)
+    expect(viewer.locator(".annotation-overlay path")).to_have_count(1)
+    expect(viewer.locator(".annotation-list li")).to_have_count(2)
+    expect(viewer.locator(".annotation-list button")).to_have_count(0)  # anonymous: no review
+
+    log_in(page, browser_log, email, password)
+    visit(page, browser_log, f"/records/{record['id']}")
+    entry = viewer.locator(f'.annotation-list li[data-annotation="{ids[0]}"]')
+    expect(entry).to_contain_text("ruler")
+    expect(entry).to_contain_text("accepted")
+    entry.get_by_role("button", name="Reject").click()
+    expect(viewer.locator(".annotation-message")).to_contain_text("rejected")
+    expect(viewer.locator(f'.annotation-list li[data-annotation="{ids[0]}"]')).to_contain_text(
+        "rejected"
+    )
+    screenshot(page, artifacts / "annotation-viewer.png")
+    assert owner.get(f"/api/annotations/{ids[0]}").json()["status"]["state"] == "rejected"

@@ -50,14 +50,16 @@ def annotation_url(annotation_id: str) -> str:
     return f"{current_app.config['SITE_API_URL']}/annotations/{annotation_id}"
 
 
-def _scan(identity, extra_filter, permission_action="search"):
+def _scan(identity, extra_filter, permission_action="search", include_rejected=False):
     service = current_annotations.service
+    if not include_rejected:
+        extra_filter = extra_filter & ~dsl.Q("term", **{"status.state": "rejected"})
     search = service.create_search(
         identity,
         service.record_cls,
         service.config.search,
         permission_action=permission_action,
-        extra_filter=extra_filter & ~dsl.Q("term", **{"status.state": "rejected"}),
+        extra_filter=extra_filter,
         versioning=False,
     )
     for hit in search.params(preserve_order=True).sort("created", "_doc").scan():
@@ -76,7 +78,7 @@ def _record_ids(identity, records_q: str, limit: int) -> list[str]:
     return ids
 
 
-def select_annotations(identity, args: dict) -> list[dict]:
+def select_annotations(identity, args: dict, include_rejected: bool = False) -> list[dict]:
     """The annotations an export covers, in creation order, permission-filtered."""
     service = current_annotations.service
     limit = current_app.config["ANNOTATIONS_EXPORT_MAX_ANNOTATIONS"]
@@ -84,7 +86,8 @@ def select_annotations(identity, args: dict) -> list[dict]:
         recid = args["record"]
         if not service.can_read_annotations_of(identity, recid):
             raise PermissionDeniedError("read")
-        scans = [_scan(identity, dsl.Q("term", **{"target.record": recid}), None)]
+        only_record = dsl.Q("term", **{"target.record": recid})
+        scans = [_scan(identity, only_record, None, include_rejected)]
     elif args.get("q"):
         scans = [_scan(identity, dsl.Q("query_string", query=args["q"]))]
     elif args.get("records_q"):
@@ -214,7 +217,8 @@ def page_url(image: ExportImage) -> str:
 
 def annotation_page(identity, recid: str, key: str) -> dict:
     """W3C AnnotationPage of the annotations on one image of a record."""
-    annotations = select_annotations(identity, {"record": recid})
+    # Rejected annotations stay on the page (marked so) for curators to revisit.
+    annotations = select_annotations(identity, {"record": recid}, include_rejected=True)
     on_image = [a for a in annotations if a["target"]["file"] == key]
     if on_image:
         image = export_images(on_image)[0]

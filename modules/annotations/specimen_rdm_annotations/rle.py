@@ -100,3 +100,10 @@ def boxes_iou(first: Sequence[dict], second: Sequence[dict]) -> np.ndarray:
     if not first or not second:
         return np.zeros((len(first), len(second)))
     return np.asarray(mask_utils.iou(list(first), list(second), [0] * len(second)))
+
+
+def with_box(selector: dict, height: int, width: int) -> dict:
+    """The selector with COCO's `box` filled in for polygons and masks that came without one."""
+    if selector["type"] not in ("polygon", "mask") or "box" in selector:
+        return selector
+    return {**selector, "box": mask_utils.toBbox(selector_rle(selector, height, width)).tolist()}

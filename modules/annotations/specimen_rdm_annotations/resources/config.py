@@ -1,9 +1,11 @@
 """Annotation resource configuration: routes, URL arguments and error handlers."""
 
 import marshmallow as ma
+from flask_resources import JSONSerializer, ResponseHandler
 from flask_resources.parsers import MultiDictSchema
 from invenio_records_resources.resources import RecordResourceConfig
 from invenio_records_resources.resources.records.args import SearchRequestArgsSchema
+from invenio_records_resources.resources.records.headers import etag_headers
 from invenio_records_resources.services.base.config import ConfiguratorMixin
 
 from ..formats import EXPORT_FORMATS, IMPORT_FORMATS
@@ -59,6 +61,11 @@ class AnnotationResourceConfig(RecordResourceConfig, ConfiguratorMixin):
         "page": "/pages/<recid>/<path:key>",
     }
     request_search_args = AnnotationSearchArgsSchema
+    # IIIF viewers ask for JSON-LD (W3C AnnotationPages); annotations themselves are plain JSON.
+    response_handlers = {
+        **RecordResourceConfig.response_handlers,
+        "application/ld+json": ResponseHandler(JSONSerializer(), headers=etag_headers),
+    }
     request_view_args = {
         "pid_value": ma.fields.Str(),
         "recid": ma.fields.Str(),

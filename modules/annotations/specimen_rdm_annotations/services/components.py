@@ -10,6 +10,7 @@ from invenio_records_resources.services.records.components import ServiceCompone
 from invenio_records_resources.services.uow import RecordIndexOp
 
 from ..proxies import current_annotations
+from ..rle import with_box
 from ..target_access import resolve_target
 from ..target_files import image_files
 from ..validation import validate_annotations
@@ -107,6 +108,8 @@ class AnnotationComponent(ServiceComponent):
             "body": body,
         }
         raise_on_errors(annotation)
+        target = annotation["target"]
+        target["selector"] = with_box(target["selector"], target["height"], target["width"])
         curator = self._is_curator(identity, annotation)
         accepted = curator and not is_system(identity)
         annotation["status"] = {
