@@ -331,3 +331,35 @@ def test_iiif_manifest_canvases_link_their_annotation_pages(anonymous, sheet):
     links = [content["@id"] for canvas in canvases for content in canvas["otherContent"]]
     assert links == [f"{anonymous.base}/api/annotations/pages/{sheet['id']}/sheet.jpg"]
     assert anonymous.get(links[0]).json()["type"] == "AnnotationPage"
+
+
+def test_publishing_a_record_public_makes_its_annotations_searchable(curator, anonymous):
+    draft = create_draft(curator, f"Later public {uuid.uuid4().hex[:8]}")
+    data = {k: draft[k] for k in ("metadata", "files")}
+    response = curator.put(
+        f"/api/records/{draft['id']}/draft",
+        json={**data, "access": {"record": "restricted", "files": "restricted"}},
+    )
+    assert response.status_code == 200, response.text
+    upload(curator, draft["id"], "sheet.jpg", sheet_jpeg())
+    record = publish(curator, draft["id"])
+    response = curator.post("/api/annotations", json=_box(record, [5, 5, 30, 30], "note"))
+    assert response.status_code == 201, response.text
+    annotation_id = response.json()["id"]
+
+    def anonymous_finds():
+        hits = _annotations(anonymous, category="note", q=f"id:{annotation_id}")["hits"]["hits"]
+        return [hit["id"] for hit in hits]
+
+    assert anonymous_finds() == []
+    edit = curator.post(f"/api/records/{record['id']}/draft")
+    assert edit.status_code == 201, edit.text
+    response = curator.put(
+        f"/api/records/{record['id']}/draft",
+        json={**data, "access": {"record": "public", "files": "public"}},
+    )
+    assert response.status_code == 200, response.text
+    publish(curator, record["id"])
+    assert wait_for(anonymous_finds, what="the annotation to follow the record's access") == [
+        annotation_id
+    ]

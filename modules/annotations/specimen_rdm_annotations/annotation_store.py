@@ -20,14 +20,7 @@ INDEX_CHUNK = 2000
 
 def existing_annotations(recid: str) -> list[dict]:
     """Live annotations of record `recid` (with their `id`), for duplicate checks."""
-    rows = (
-        db.session.query(AnnotationMetadata)
-        .filter(text("(annotation_metadata.json -> 'target' ->> 'record') = :recid"))
-        .params(recid=recid)
-        .filter(AnnotationMetadata.json.isnot(None))
-        .all()
-    )
-    return [dict(row.json) for row in rows]
+    return [dict(record) for record in annotations_of(recid)]
 
 
 def create_annotations(annotations: Sequence[dict]) -> list[Annotation]:
@@ -56,3 +49,15 @@ def index_annotations(records: Iterable[Annotation], refresh: bool = True) -> in
         current_search_client, actions, chunk_size=INDEX_CHUNK, refresh=refresh
     )
     return count
+
+
+def annotations_of(recid: str) -> list[Annotation]:
+    """Live annotation records of record `recid`."""
+    rows = (
+        db.session.query(AnnotationMetadata)
+        .filter(text("(annotation_metadata.json -> 'target' ->> 'record') = :recid"))
+        .params(recid=recid)
+        .filter(AnnotationMetadata.json.isnot(None))
+        .all()
+    )
+    return [Annotation(row.data, model=row) for row in rows]
