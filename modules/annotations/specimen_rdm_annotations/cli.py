@@ -1,8 +1,10 @@
 """`invenio annotations setup`: the annotation table, index and record-search fields."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from invenio_db import db
+from invenio_oaiserver.percolator import _build_percolator_index_name
 from invenio_rdm_records.records.api import RDMRecord
 from invenio_search import current_search, current_search_client
 from invenio_search.utils import build_alias_name
@@ -31,11 +33,18 @@ def create_index() -> str:
     return alias
 
 
-def add_summary_mapping() -> str:
-    """Add the `annotations` summary fields to the RDM records index mapping."""
+def add_summary_mapping() -> list[str]:
+    """Add the `annotations` summary fields to the RDM records index and OAI's percolator index.
+
+    invenio-oaiserver percolates record documents against a dedicated index it creates from the
+    records mapping file (strict); without the fields there, OAI-PMH answers 500. Its own
+    helper creates that index when missing, so the fields can be added now.
+    """
     alias = build_alias_name(RDMRecord.index.search_alias)
-    current_search_client.indices.put_mapping(index=alias, body={"properties": SUMMARY_MAPPING})
-    return alias
+    percolators = _build_percolator_index_name(str(current_app.config["OAISERVER_RECORD_INDEX"]))
+    for index in (alias, percolators):
+        current_search_client.indices.put_mapping(index=index, body={"properties": SUMMARY_MAPPING})
+    return [alias, percolators]
 
 
 @click.group()
@@ -49,4 +58,4 @@ def setup_command() -> None:
     """Create the annotation table, index and record-search fields (idempotent)."""
     click.echo(f"tables present: {', '.join(create_tables())}")
     click.echo(f"index present: {create_index()}")
-    click.echo(f"record-search fields added to: {add_summary_mapping()}")
+    click.echo(f"record-search fields added to: {', '.join(add_summary_mapping())}")
