@@ -4,9 +4,7 @@ Only annotations the identity may see are exported; rejected ones are left out. 
 emitted with IIIF URLs so that a COCO export is a training dataset that fetches its own pixels.
 """
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 
 from flask import current_app
@@ -18,7 +16,7 @@ from .coco import write_coco
 from .formats import MEDIA_TYPES
 from .inselect import write_inselect
 from .interchange import ExportImage
-from .masks import write_instance_masks, write_semantic_masks
+from .masks import write_instance_masks, write_semantic_masks, zip_bytes
 from .proxies import current_annotations
 from .services.components import field_error
 from .target_access import resolve_target
@@ -139,14 +137,6 @@ def _category_set(annotations: list[dict], requested: str | None):
     return name, sorted(sets[name].values(), key=lambda c: c.id)
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
 def _with_images(coco: dict, images: list[ExportImage], identity) -> bytes:
     """COCO JSON plus the image files, read from storage (`images/<record>/<key>`)."""
     files = {}
@@ -160,7 +150,7 @@ def _with_images(coco: dict, images: list[ExportImage], identity) -> bytes:
         match = next(i for i in images if i.id == entry["id"])
         entry["file_name"] = f"images/{match.record}/{match.file}"
     files["annotations.json"] = json.dumps(coco).encode()
-    return _zip(files)
+    return zip_bytes(files)
 
 
 def export(identity, args: dict) -> Exported:
@@ -207,7 +197,7 @@ def export(identity, args: dict) -> Exported:
         name, content = next(iter(pages.items()))
         mimetype = MEDIA_TYPES["w3c"] if fmt == "w3c" else "application/json"
         return Exported(content, mimetype, name)
-    return Exported(_zip(pages), MEDIA_TYPES["zip"], f"{stem}-{fmt}.zip")
+    return Exported(zip_bytes(pages), MEDIA_TYPES["zip"], f"{stem}-{fmt}.zip")
 
 
 def page_url(image: ExportImage) -> str:

@@ -21,7 +21,7 @@ from .interchange import (
     ParsedImage,
     Problem,
 )
-from .rle import compressed, selector_rle
+from .rle import compressed, selector_box, selector_rle
 
 
 def _load(data) -> dict | list:
@@ -171,14 +171,6 @@ def _segmentation(selector: dict):
     return None
 
 
-def _box(selector: dict, image: ExportImage) -> list[float]:
-    if "box" in selector:
-        return selector["box"]
-    if selector["type"] == "image":
-        return [0, 0, image.width, image.height]
-    return mask_utils.toBbox(selector_rle(selector, image.height, image.width)).tolist()
-
-
 def write_coco(
     images: Sequence[ExportImage],
     annotations: Sequence[dict],
@@ -199,7 +191,7 @@ def write_coco(
         entry = {
             "image_id": image.id,
             "category_id": ids[body["category"]],
-            "bbox": _box(selector, image),
+            "bbox": selector_box(selector, image.height, image.width),
         }
         segmentation = _segmentation(selector)
         if results:

@@ -7,8 +7,6 @@ Inselect stores boxes normalised to the scanned image: `rect` = [x, y, width, he
 import json
 from collections.abc import Sequence
 
-from pycocotools import mask as mask_utils
-
 from .interchange import (
     ExportImage,
     FormatError,
@@ -17,7 +15,7 @@ from .interchange import (
     ParsedImage,
     Problem,
 )
-from .rle import selector_rle
+from .rle import selector_box
 
 
 def read_inselect(
@@ -74,13 +72,7 @@ def write_inselect(image: ExportImage, annotations: Sequence[dict]) -> bytes:
     """An Inselect document of the annotations on one image (boxes of any selector)."""
     items = []
     for annotation in annotations:
-        selector = annotation["target"]["selector"]
-        if "box" in selector:
-            x, y, w, h = selector["box"]
-        else:
-            x, y, w, h = mask_utils.toBbox(
-                selector_rle(selector, image.height, image.width)
-            ).tolist()
+        x, y, w, h = selector_box(annotation["target"]["selector"], image.height, image.width)
         items.append(
             {
                 "fields": dict(annotation.get("attributes") or {}),

@@ -151,7 +151,8 @@ def _mask(annotation: dict) -> np.ndarray:
     return mask_utils.decode(selector_rle(target["selector"], target["height"], target["width"]))
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A deflated zip of `{name: content}` (the mask and export packages)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
@@ -177,7 +178,7 @@ def write_instance_masks(
             counters[category] = counters.get(category, 0) + 1
             name = f"{PurePosixPath(image.file).stem}_{category}_{counters[category]}.png"
             files[name] = _png_bytes(_mask(annotation) * value)
-    return _zip(files)
+    return zip_bytes(files)
 
 
 def write_semantic_masks(
@@ -195,4 +196,4 @@ def write_semantic_masks(
     files["labelmap.json"] = json.dumps(
         {str(v): k for k, v in label_values.items()}, indent=1
     ).encode()
-    return _zip(files)
+    return zip_bytes(files)

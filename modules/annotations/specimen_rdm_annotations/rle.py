@@ -102,8 +102,17 @@ def boxes_iou(first: Sequence[dict], second: Sequence[dict]) -> np.ndarray:
     return np.asarray(mask_utils.iou(list(first), list(second), [0] * len(second)))
 
 
+def selector_box(selector: dict, height: int, width: int) -> list[float]:
+    """[x, y, w, h] of any selector: its stored box, the whole image, or its pixels' box."""
+    if "box" in selector:
+        return selector["box"]
+    if selector["type"] == "image":
+        return [0, 0, width, height]
+    return mask_utils.toBbox(selector_rle(selector, height, width)).tolist()
+
+
 def with_box(selector: dict, height: int, width: int) -> dict:
     """The selector with COCO's `box` filled in for polygons and masks that came without one."""
     if selector["type"] not in ("polygon", "mask") or "box" in selector:
         return selector
-    return {**selector, "box": mask_utils.toBbox(selector_rle(selector, height, width)).tolist()}
+    return {**selector, "box": selector_box(selector, height, width)}

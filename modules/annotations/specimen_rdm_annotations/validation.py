@@ -18,7 +18,7 @@ from .categories import Category
 from .interchange import Problem
 from .rle import run_lengths, selector_rle
 
-MOTIVATIONS = {
+MOTIVATIONS = {  # W3C Web Annotation motivations an annotation may carry
     "identifying",
     "classifying",
     "tagging",

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from lxml import etree
-from pycocotools import mask as mask_utils
 
 from .interchange import (
     ExportImage,
@@ -21,7 +20,7 @@ from .interchange import (
     ParsedImage,
     Problem,
 )
-from .rle import selector_rle
+from .rle import selector_box
 
 FLAGS = ("pose", "truncated", "difficult", "occluded")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -130,15 +129,7 @@ def read_voc_zip(data: bytes) -> ParsedFile:
 
 def _voc_box(annotation: dict) -> tuple[int, int, int, int]:
     target = annotation["target"]
-    selector = target["selector"]
-    if selector["type"] == "box" or "box" in selector:
-        x, y, w, h = selector["box"]
-    elif selector["type"] == "image":
-        x, y, w, h = 0, 0, target["width"], target["height"]
-    else:
-        x, y, w, h = mask_utils.toBbox(
-            selector_rle(selector, target["height"], target["width"])
-        ).tolist()
+    x, y, w, h = selector_box(target["selector"], target["height"], target["width"])
     return round(x + 1), round(y + 1), round(x + w), round(y + h)
 
 

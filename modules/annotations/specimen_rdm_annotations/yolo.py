@@ -13,7 +13,6 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 import yaml
-from pycocotools import mask as mask_utils
 
 from .categories import Category
 from .interchange import (
@@ -24,7 +23,7 @@ from .interchange import (
     ParsedImage,
     Problem,
 )
-from .rle import selector_rle
+from .rle import selector_box
 
 EPSILON = 1e-6
 
@@ -128,15 +127,6 @@ def read_yolo(data: bytes, sizes: Mapping[str, tuple[int, int]]) -> ParsedFile:
     return parsed
 
 
-def _box(annotation: dict, image: ExportImage) -> list[float]:
-    selector = annotation["target"]["selector"]
-    if "box" in selector:
-        return selector["box"]
-    if selector["type"] == "image":
-        return [0, 0, image.width, image.height]
-    return mask_utils.toBbox(selector_rle(selector, image.height, image.width)).tolist()
-
-
 def write_yolo(
     images: Sequence[ExportImage],
     annotations: Sequence[dict],
@@ -161,7 +151,7 @@ def write_yolo(
                     image.file,
                 ) or category not in classes:
                     continue
-                x, y, w, h = _box(annotation, image)
+                x, y, w, h = selector_box(target["selector"], image.height, image.width)
                 selector = target["selector"]
                 if task == "detect":
                     values = [

@@ -3,25 +3,15 @@
 from invenio_records_resources.services.records.schema import BaseRecordSchema
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-MOTIVATIONS = (
-    "identifying",
-    "classifying",
-    "tagging",
-    "describing",
-    "assessing",
-    "commenting",
-    "editing",
-)
-"""W3C Web Annotation motivations an annotation may carry."""
+from ..validation import MOTIVATIONS, SELECTOR_TYPES
 
-SELECTOR_TYPES = ("image", "box", "polygon", "mask")
 STATUS_STATES = ("proposed", "accepted", "rejected")
 
 
 class SelectorSchema(Schema):
     """Where on the image: whole image, box, polygon rings or a COCO RLE mask (pixels)."""
 
-    type = fields.String(required=True, validate=validate.OneOf(SELECTOR_TYPES))
+    type = fields.String(required=True, validate=validate.OneOf(sorted(SELECTOR_TYPES)))
     box = fields.List(fields.Float(allow_nan=False), validate=validate.Length(equal=4))
     polygon = fields.List(fields.List(fields.Float(allow_nan=False)))
     rle = fields.Dict()
@@ -96,7 +86,7 @@ class AnnotationSchema(BaseRecordSchema):
 
     target = fields.Nested(TargetSchema, required=True)
     body = fields.Nested(BodySchema, required=True)
-    motivation = fields.String(validate=validate.OneOf(MOTIVATIONS))
+    motivation = fields.String(validate=validate.OneOf(sorted(MOTIVATIONS)))
     score = fields.Float(allow_nan=False, validate=validate.Range(min=0, max=1))
     creator = fields.Nested(CreatorSchema)
     status = fields.Nested(StatusSchema, dump_only=True)
