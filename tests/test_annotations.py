@@ -363,3 +363,22 @@ def test_publishing_a_record_public_makes_its_annotations_searchable(curator, an
     assert wait_for(anonymous_finds, what="the annotation to follow the record's access") == [
         annotation_id
     ]
+
+
+def test_an_export_is_deposited_as_a_dataset_draft_linked_to_its_images(curator, coco_record):
+    params = {"format": "coco", "record": coco_record["id"]}
+    response = curator.post(
+        "/api/annotations/export/dataset", params=params, json={"title": "COCO sample training set"}
+    )
+    assert response.status_code == 201, response.text
+    draft = response.json()
+    assert draft["metadata"]["resource_type"]["id"] == "dataset"
+    assert draft["metadata"]["title"] == "COCO sample training set"
+    related = draft["metadata"]["related_identifiers"]
+    assert [r["relation_type"]["id"] for r in related] == ["isderivedfrom"]
+    assert related[0]["identifier"].endswith(f"/records/{coco_record['id']}")
+    content = curator.get(f"/api/records/{draft['id']}/draft/files/annotations.json/content")
+    assert content.status_code == 200
+    coco = content.json()
+    assert len(coco["annotations"]) == 37
+    assert all("/api/iiif/record:" in image["coco_url"] for image in coco["images"])

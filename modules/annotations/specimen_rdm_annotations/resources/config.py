@@ -58,6 +58,7 @@ class AnnotationResourceConfig(RecordResourceConfig, ConfiguratorMixin):
         "review": "/<pid_value>/review",
         "import": "/import",
         "export": "/export",
+        "dataset": "/export/dataset",
         "page": "/pages/<recid>/<path:key>",
     }
     request_search_args = AnnotationSearchArgsSchema

@@ -29,6 +29,7 @@ class AnnotationResource(RecordResource):
             route("POST", routes["import"], self.import_file),
             route("GET", routes["export"], self.export),
             route("GET", routes["page"], self.page),
+            route("POST", routes["dataset"], self.dataset),
         ]
 
     @request_view_args
@@ -74,3 +75,11 @@ class AnnotationResource(RecordResource):
         view_args = resource_requestctx.view_args
         page = self.service.annotation_page(g.identity, view_args["recid"], view_args["key"])
         return Response(json.dumps(page), mimetype=MEDIA_TYPES["w3c"])
+
+    @request_export_args
+    @request_data
+    @response_handler()
+    def dataset(self):
+        """Deposit the selected annotations as a draft dataset record (201 with the draft)."""
+        title = (resource_requestctx.data or {}).get("title")
+        return self.service.deposit_dataset(g.identity, resource_requestctx.args, title), 201

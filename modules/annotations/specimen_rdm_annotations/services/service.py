@@ -8,6 +8,7 @@ from invenio_search.engine import dsl
 
 from ..annotation_export import annotation_page, export
 from ..annotation_import import ImportOptions, import_file
+from ..dataset_deposit import deposit_dataset
 from .components import now_iso, reindex_target, user_ref
 from .schema import ReviewSchema
 
@@ -97,3 +98,7 @@ class AnnotationService(RecordService):
     def annotation_page(self, identity, recid: str, key: str) -> dict:
         """The W3C AnnotationPage of one image, as IIIF viewers load it."""
         return annotation_page(identity, recid, key)
+
+    def deposit_dataset(self, identity, args: dict, title: str | None = None) -> dict:
+        """A draft dataset record holding the COCO export of the selected annotations."""
+        return deposit_dataset(identity, args, title)
