@@ -218,6 +218,17 @@ def test_coco_import_is_lossless_and_idempotent(curator, anonymous, coco_record,
             )
 
 
+def test_coco_export_with_images_packages_the_record_files(anonymous, coco_record):
+    params = {"format": "coco", "record": coco_record["id"], "include_images": "true"}
+    response = anonymous.get("/api/annotations/export", params=params)
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        coco = json.loads(archive.read("annotations.json"))
+        for image in coco["images"]:
+            with Image.open(io.BytesIO(archive.read(image["file_name"]))) as packaged:
+                assert packaged.size == (image["width"], image["height"])
+
+
 def test_an_import_with_errors_writes_nothing(curator, coco_record):
     data = json.loads(COCO_FILE.read_text())
     data["annotations"][3]["bbox"] = [600, 400, 200, 200]  # beyond the 640×427 image

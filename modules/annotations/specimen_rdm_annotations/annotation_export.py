@@ -138,17 +138,18 @@ def _category_set(annotations: list[dict], requested: str | None):
 
 
 def _with_images(coco: dict, images: list[ExportImage], identity) -> bytes:
-    """COCO JSON plus the image files, read from storage (`images/<record>/<key>`)."""
+    """COCO JSON plus the image files (`images/<record>/<key>`), read through RDM's files
+    service, which checks the identity's right to each record's files."""
     files = {}
+    paths = {image.id: f"images/{image.record}/{image.file}" for image in images}
     for image in images:
-        current_rdm_records_service.read(identity, image.record)  # permission check
-        record = resolve_target(image.record)
-        target = image_files(record).get(image.file)
-        with target.file_record.open_stream("rb") as stream:
-            files[f"images/{image.record}/{image.file}"] = stream.read()
+        content = current_rdm_records_service.files.get_file_content(
+            identity, image.record, image.file
+        )
+        with content.get_stream("rb") as stream:
+            files[paths[image.id]] = stream.read()
     for entry in coco["images"]:
-        match = next(i for i in images if i.id == entry["id"])
-        entry["file_name"] = f"images/{match.record}/{match.file}"
+        entry["file_name"] = paths[entry["id"]]
     files["annotations.json"] = json.dumps(coco).encode()
     return zip_bytes(files)
 

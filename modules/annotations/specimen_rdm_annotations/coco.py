@@ -7,7 +7,6 @@ uncompressed RLE (list counts, `iscrowd: 1`). Values are kept exactly as given, 
 the file's `area`, so that COCO → store → COCO is lossless.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 
 from pycocotools import mask as mask_utils
@@ -20,17 +19,9 @@ from .interchange import (
     ParsedFile,
     ParsedImage,
     Problem,
+    load_json,
 )
 from .rle import compressed, selector_box, selector_rle
-
-
-def _load(data) -> dict | list:
-    if isinstance(data, (bytes, str)):
-        try:
-            return json.loads(data)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise FormatError("file", f"not JSON: {error}") from None
-    return data
 
 
 def _selector(annotation: dict, field: str, problems: list[Problem], index: int) -> dict | None:
@@ -67,7 +58,7 @@ def _selector(annotation: dict, field: str, problems: list[Problem], index: int)
 
 def read_coco(data, categories_by_id: Mapping[int, str] | None = None) -> ParsedFile:
     """Read a COCO instances file (dict) or a COCO results file (list of detections)."""
-    document = _load(data)
+    document = load_json(data)
     parsed = ParsedFile()
     if isinstance(document, list):
         if categories_by_id is None:

@@ -14,6 +14,7 @@ from .interchange import (
     ParsedFile,
     ParsedImage,
     Problem,
+    load_json,
 )
 from .rle import selector_box
 
@@ -22,10 +23,7 @@ def read_inselect(
     data: bytes, name: str, size: tuple[int, int] | None, category: str = "insect"
 ) -> ParsedFile:
     """Read an Inselect document; `size` is the (width, height) of the scanned image."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise FormatError("file", f"not JSON: {error}") from None
+    document = load_json(data)
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise FormatError("items", "an Inselect document has a list of items")
     stem = name.rsplit(".", 1)[0]

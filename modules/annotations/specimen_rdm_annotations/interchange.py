@@ -33,6 +33,7 @@ Polygon and mask selectors also carry "box" (COCO's bbox), and may carry "area" 
 source file gave it, kept so that COCO round trips are lossless) and "iscrowd": true.
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -122,3 +123,13 @@ class ExportImage:
     height: int
     url: str | None = None
     sha256: str | None = None
+
+
+def load_json(data):
+    """Parsed JSON of an uploaded file (bytes or str); other values are returned as given."""
+    if isinstance(data, (bytes, str)):
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise FormatError("file", f"not JSON: {error}") from None
+    return data

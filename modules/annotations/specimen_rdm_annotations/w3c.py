@@ -29,6 +29,7 @@ from .interchange import (
     ParsedFile,
     ParsedImage,
     Problem,
+    load_json,
 )
 from .rle import mask_to_rle, rle_to_mask
 
@@ -270,11 +271,7 @@ def _body(bodies) -> dict:
 
 def read_annotation_page(data) -> ParsedFile:
     """Read an AnnotationPage, a single Annotation, or a list of Annotations."""
-    if isinstance(data, (bytes, str)):
-        try:
-            data = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise FormatError("file", f"not JSON: {error}") from None
+    data = load_json(data)
     if isinstance(data, dict) and data.get("type") == "AnnotationPage":
         items = data.get("items") or []
     elif isinstance(data, dict) and data.get("type") == "Annotation":

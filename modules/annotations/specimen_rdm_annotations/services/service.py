@@ -2,7 +2,6 @@
 
 from flask import current_app
 from invenio_records_resources.services import RecordService
-from invenio_records_resources.services.base.links import LinksTemplate
 from invenio_records_resources.services.uow import RecordCommitOp, unit_of_work
 from invenio_search.engine import dsl
 
@@ -27,30 +26,13 @@ class AnnotationService(RecordService):
         communities); a record-scoped search (`record=<id>`) also reaches records shared with
         the user by grant or link, because it asks RDM's policy about that one record.
         """
-        params = {**(params or {}), **kwargs}
+        params = params or {}
         recids = params.get("record")
-        if isinstance(recids, str) and self.can_read_annotations_of(identity, recids):
-            search = self._search(
-                "search",
-                identity,
-                params,
-                search_preference,
-                permission_action=None,
-                extra_filter=dsl.Q("term", **{"target.record": recids}),
-            )
-            return self.result_list(
-                self,
-                identity,
-                search.execute(),
-                params,
-                links_tpl=self._links_search(params),
-                links_item_tpl=self.links_item_tpl,
-                expand=expand,
-            )
-        return super().search(identity, params=params, search_preference=search_preference)
-
-    def _links_search(self, params):
-        return LinksTemplate(self.config.links_search, context={"args": params})
+        recids = [recids] if isinstance(recids, str) else list(recids or [])
+        if len(recids) == 1 and self.can_read_annotations_of(identity, recids[0]):
+            kwargs["permission_action"] = None
+            kwargs["extra_filter"] = dsl.Q("term", **{"target.record": recids[0]})
+        return super().search(identity, params, search_preference, expand=expand, **kwargs)
 
     def revisions(self, identity, id_) -> list[dict]:
         """Every stored revision of an annotation, oldest first, with its JSON."""
