@@ -147,6 +147,13 @@ def test_annotations_of_a_restricted_record_are_invisible_to_others(
     assert response.status_code == 201, response.text
     annotation_id = response.json()["id"]
     assert curator.get(f"/api/annotations/{annotation_id}").status_code == 200
+    # Indexed and found by its owner first, so that the checks below are not vacuous.
+    wait_for(
+        lambda: (
+            annotation_id in {h["id"] for h in _annotations(curator, q="barcode")["hits"]["hits"]}
+        ),
+        what="the owner to find the annotation of a restricted record",
+    )
     for api in (anonymous, stranger):
         assert api.get(f"/api/annotations/{annotation_id}").status_code == 403
         assert (
@@ -164,12 +171,6 @@ def test_annotations_of_a_restricted_record_are_invisible_to_others(
             api.post("/api/annotations", json=_box(restricted_sheet, [1, 1, 5, 5])).status_code
             == 403
         )
-    wait_for(
-        lambda: (
-            annotation_id in {h["id"] for h in _annotations(curator, q="barcode")["hits"]["hits"]}
-        ),
-        what="the owner to find the annotation of a restricted record",
-    )
 
 
 @pytest.fixture(scope="module")

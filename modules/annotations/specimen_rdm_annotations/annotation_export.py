@@ -48,7 +48,7 @@ def annotation_url(annotation_id: str) -> str:
     return f"{current_app.config['SITE_API_URL']}/annotations/{annotation_id}"
 
 
-def _scan(identity, extra_filter, permission_action="search", include_rejected=False):
+def _scan(identity, extra_filter, permission_action="read", include_rejected=False):
     service = current_annotations.service
     if not include_rejected:
         extra_filter = extra_filter & ~dsl.Q("term", **{"status.state": "rejected"})

@@ -6,7 +6,7 @@ community curators, editors by grant) accept, reject and delete them.
 """
 
 from flask_principal import ActionNeed, UserNeed
-from invenio_access.permissions import any_user, superuser_access
+from invenio_access.permissions import superuser_access
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_records_permissions import RecordPermissionPolicy
 from invenio_records_permissions.generators import (
@@ -71,16 +71,17 @@ class AnnotationCreator(Generator):
 
 
 class VisibleTargets(Generator):
-    """Search filter: annotations whose target record the identity may see.
+    """Search filter of `can_read`: annotations whose target record the identity may see.
 
     Public targets, targets the user owns, targets in a community the user is a member of;
     administrators see everything. Records shared by grant or secret link are reached through a
     record-scoped search (`record=<id>`), which checks the record itself (see the service).
+    It grants no need: reading one annotation is decided by the other `can_read` generators.
     """
 
     def needs(self, **kwargs):
-        """Anyone may search; the filter decides what they find."""
-        return [any_user]
+        """Nothing: this generator only filters searches."""
+        return []
 
     def query_filter(self, identity=None, **kwargs):
         """OpenSearch filter on the access summary copied into each annotation document."""
@@ -99,11 +100,13 @@ class VisibleTargets(Generator):
 class AnnotationPermissionPolicy(RecordPermissionPolicy):
     """Permissions of the annotation service."""
 
+    # Searches filter with the query filters of `can_read` (records-resources' default).
     can_read = [
         IfTargetPublic(then_=[AnyUser()], else_=[TargetRecordAction("view")]),
+        VisibleTargets(),
         SystemProcess(),
     ]
-    can_search = [VisibleTargets(), SystemProcess()]
+    can_search = [AnyUser(), SystemProcess()]
     can_create = [
         IfTargetPublic(then_=[AuthenticatedUser()], else_=[TargetRecordAction("view")]),
         SystemProcess(),
