@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the web app (UI + REST API, gunicorn) and a Celery worker with beat, prints the URLs,
-# and stops both cleanly on Ctrl-C. Services and setup are `make run`'s earlier steps.
+# Starts the web app (UI + REST API, gunicorn), a Celery worker with beat and the bulk-deposit
+# worker, prints the URLs, and stops them cleanly on Ctrl-C. Services and setup are `make run`'s earlier steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source services/env.sh
@@ -8,11 +8,16 @@ export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p var/log var/run
 : "${WEB_WORKERS:=2}"
 : "${CELERY_CONCURRENCY:=2}"
+: "${BULK_CONCURRENCY:=2}"
 queues=celery,indexing,low,pipelines-cpu,pipelines-gpu
 
 celery -A invenio_app.celery worker --beat --schedule=var/run/celerybeat-schedule \
-  -Q "$queues" --concurrency "$CELERY_CONCURRENCY" -l INFO >var/log/celery.log 2>&1 &
+  -n "main@%h" -Q "$queues" --concurrency "$CELERY_CONCURRENCY" -l INFO >var/log/celery.log 2>&1 &
 worker=$!
+# Bulk deposit has its own worker: its jobs never hold up interactive tasks.
+celery -A invenio_app.celery worker -n "bulk@%h" -Q bulk --prefetch-multiplier 1 \
+  --concurrency "$BULK_CONCURRENCY" -l INFO >var/log/celery-bulk.log 2>&1 &
+bulk_worker=$!
 gunicorn -b "${SPECIMEN_HOST}:${WEB_PORT}" -w "$WEB_WORKERS" --timeout 300 \
   --access-logfile var/log/web-access.log specimen_rdm.wsgi:application >var/log/web.log 2>&1 &
 web=$!
@@ -20,8 +25,8 @@ web=$!
 stop() {
   trap - INT TERM
   echo; echo "run: stopping web app and worker"
-  kill -TERM "$web" "$worker" 2>/dev/null || true
-  wait "$web" "$worker" 2>/dev/null || true
+  kill -TERM "$web" "$worker" "$bulk_worker" 2>/dev/null || true
+  wait "$web" "$worker" "$bulk_worker" 2>/dev/null || true
   exit 0
 }
 trap stop INT TERM
@@ -37,8 +42,9 @@ run: Specimen RDM is up (Ctrl-C stops it)
   REST API  http://${SPECIMEN_HOST}:${WEB_PORT}/api/records
   OAI-PMH   http://${SPECIMEN_HOST}:${WEB_PORT}/oai2d?verb=Identify
   IIIF      http://${SPECIMEN_HOST}:${WEB_PORT}/api/iiif/record:<id>/manifest
-  logs      var/log/web.log, var/log/celery.log
+  bulk API  http://${SPECIMEN_HOST}:${WEB_PORT}/api/bulk/jobs (client: specimen-upload)
+  logs      var/log/web.log, var/log/celery.log, var/log/celery-bulk.log
 MSG
-wait -n "$web" "$worker" || true
-echo "run: a process exited; see var/log/web.log and var/log/celery.log" >&2
+wait -n "$web" "$worker" "$bulk_worker" || true
+echo "run: a process exited; see the logs in var/log/" >&2
 stop

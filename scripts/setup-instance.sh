@@ -57,6 +57,7 @@ once specimens "adding the specimen resource type and duplicate-lookup indexes" 
   invenio specimens setup
 once annotations "creating the annotation table, index and record-search fields" \
   invenio annotations setup
+once bulk "creating the bulk-deposit tables" invenio specimens bulk-setup
 
 if [ ! -f "$stamps/admin" ]; then
   generated=""

@@ -217,6 +217,7 @@ class LiveInstance:
              f"--schedule={self.var / 'celerybeat-schedule'}", "-Q", queues,
              "--concurrency", "2", "-l", "INFO"],
         )  # fmt: skip
+        self.start_bulk_worker()
         self._spawn(
             "web",
             [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{self.web_port}", "-w", "2",
@@ -235,13 +236,44 @@ class LiveInstance:
             time.sleep(1)
         raise RuntimeError(f"web app did not answer:\n{self.log_tail('web')}")
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def start_bulk_worker(self) -> None:
+        """Start the worker of the `bulk` queue (bulk deposit jobs), as `make run` does."""
+        self._spawn(
+            "bulk-worker",
+            [str(VENV_BIN / "celery"), "-A", "invenio_app.celery", "worker",
+             "-n", f"{self.name}-bulk-{os.getpid()}@%h", "-Q", "bulk",
+             "--prefetch-multiplier", "1", "--concurrency", "2", "-l", "INFO"],
+        )  # fmt: skip
+
+    def _spawn(self, name: str, command: list[str], mode: str = "w") -> None:
         # The child keeps its own copy of the log's file descriptor.
-        with open(self.var / "log" / f"{name}.log", "w") as log:
+        with open(self.var / "log" / f"{name}.log", mode) as log:
             process = subprocess.Popen(
                 command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
             )
+        process.command = command
         self.processes.append((name, process))
+
+    def process(self, name: str) -> subprocess.Popen:
+        """The running process called `name` (web, worker, bulk-worker)."""
+        return next(p for n, p in self.processes if n == name)
+
+    def kill(self, name: str) -> None:
+        """Kill a process without warning (SIGKILL to it and its children), as a crash would."""
+        import psutil
+
+        process = self.process(name)
+        children = psutil.Process(process.pid).children(recursive=True)
+        for child in children:
+            child.kill()
+        process.kill()
+        process.wait(timeout=30)
+        self.processes = [(n, p) for n, p in self.processes if p is not process]
+        self._killed = {**getattr(self, "_killed", {}), name: process.command}
+
+    def restart(self, name: str) -> None:
+        """Start a killed process again with the same command (its log is appended to)."""
+        self._spawn(name, self._killed.pop(name), mode="a")
 
     def log_tail(self, name: str, lines: int = 60) -> str:
         """The last lines of a process's log (for failure messages)."""

@@ -1,12 +1,14 @@
 """Celery queues of the instance and the routes that send tasks to them.
 
-`celery` takes interactive work, `indexing` the bulk indexer, `low` housekeeping, and the two
-`pipelines-*` queues the ML work: GPU nodes consume `pipelines-gpu`, every node `pipelines-cpu`.
+`celery` takes interactive work, `indexing` the bulk indexer, `low` housekeeping, `bulk` the
+bulk-deposit jobs (own workers, so a 10,000-record batch never delays interactive tasks), and the
+two `pipelines-*` queues the ML work: GPU nodes consume `pipelines-gpu`, every node
+`pipelines-cpu`.
 """
 
 from kombu import Exchange, Queue
 
-QUEUE_NAMES = ("celery", "indexing", "low", "pipelines-cpu", "pipelines-gpu")
+QUEUE_NAMES = ("celery", "indexing", "low", "bulk", "pipelines-cpu", "pipelines-gpu")
 
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES
@@ -25,5 +27,7 @@ CELERY_TASK_ROUTES = {
     "invenio_stats.tasks.aggregate_events": {"queue": "low"},
     "invenio_accounts.tasks.clean_session_table": {"queue": "low"},
     "invenio_accounts.tasks.delete_ips": {"queue": "low"},
+    "specimen_rdm.bulk.tasks.process_bulk_job": {"queue": "bulk"},
+    "specimen_rdm.bulk.tasks.resume_bulk_jobs": {"queue": "low"},
 }
 """Task name → queue. Tasks not listed go to `celery`."""

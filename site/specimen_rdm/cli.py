@@ -93,5 +93,15 @@ def token(email: str, name: str) -> None:
     click.echo(personal.access_token)
 
 
+@specimens.command("bulk-setup")
+@with_appcontext
+def bulk_setup() -> None:
+    """Create the bulk-deposit tables if missing (instances set up before bulk deposit)."""
+    from .bulk.models import BULK_TABLES
+
+    db.metadata.create_all(bind=db.engine, tables=BULK_TABLES, checkfirst=True)
+    click.echo(f"bulk deposit: {len(BULK_TABLES)} tables ready")
+
+
 specimens.add_command(import_command)
 specimens.add_command(setup_command)

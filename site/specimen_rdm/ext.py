@@ -1,10 +1,12 @@
-"""Flask extension of the instance: IIIF request hooks, badge text layout, DataCite settings."""
+"""Flask extension of the instance: IIIF request hooks, badge text layout, DataCite and bulk
+deposit settings."""
 
 import os
 
 from flask import Flask
 
 from . import iiif_accept, iiif_errors, pillow_fonts
+from .bulk import config as bulk_config
 
 RAW_STRING_SETTINGS = (
     "DATACITE_USERNAME",
@@ -31,6 +33,9 @@ class SpecimenRDM:
         iiif_accept.register(app)
         pillow_fonts.use_basic_layout()
         config = app.config
+        for key in dir(bulk_config):
+            if key.startswith("SPECIMEN_BULK_"):
+                config.setdefault(key, getattr(bulk_config, key))
         for key in RAW_STRING_SETTINGS:
             if f"INVENIO_{key}" in os.environ:
                 config[key] = os.environ[f"INVENIO_{key}"].strip().strip("'\"")

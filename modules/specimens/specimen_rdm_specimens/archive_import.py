@@ -77,7 +77,7 @@ class ImportCounts:
             self.created += 1
 
 
-def _validation_reasons(error: ValidationError) -> list[str]:
+def validation_reasons(error: ValidationError) -> list[str]:
     reasons = []
 
     def walk(messages, path):
@@ -170,7 +170,7 @@ class SpecimenImporter:
             return self._publish(row, report)
         except ValidationError as error:
             db.session.rollback()
-            report.status, report.reasons = "rejected", _validation_reasons(error)
+            report.status, report.reasons = "rejected", validation_reasons(error)
         except DuplicateSpecimenError as error:
             db.session.rollback()
             report.status = "duplicate"

@@ -1,0 +1,400 @@
+"""Creating and publishing the records of a bulk job, a chunk at a time.
+
+A worker *claims* up to `SPECIMEN_BULK_CHUNK` pending items whose files have all arrived
+(`FOR UPDATE SKIP LOCKED`, so several workers share a job without overlap), then creates and
+publishes each through InvenioRDM's records service (the same validation, quality flags,
+duplicate checks, DOI and IIIF handling as any deposit), attaching the uploaded files by hard
+link. The record and its item's final state are committed together. Search indexing is
+deferred to one bulk request per chunk; the items remember whether it happened, so a worker
+that dies between commit and indexing leaves work that the next chunk finishes.
+
+An item claimed by a worker that died is claimed again after `SPECIMEN_BULK_CLAIM_TIMEOUT`; an
+unexpected error is retried with backoff, up to `MAX_ATTEMPTS`, then reported with its reason.
+"""
+
+import logging
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from invenio_accounts.models import User
+from invenio_db import db
+from invenio_db.uow import UnitOfWork
+from invenio_drafts_resources.services.records.uow import ParentRecordCommitOp
+from invenio_files_rest.models import FileInstance, Location, ObjectVersion
+from invenio_rdm_records.proxies import (
+    current_rdm_records_service,
+    current_record_communities_service,
+)
+from invenio_rdm_records.records.api import RDMRecord
+from invenio_records_resources.services.errors import PermissionDeniedError
+from invenio_records_resources.services.uow import RecordCommitOp, RecordDeleteOp
+from invenio_search import current_search_client
+from marshmallow import ValidationError
+from opensearchpy import helpers as bulk_helpers
+from sqlalchemy import text, update
+
+from specimen_rdm_specimens.archive_import import depositor_identity, validation_reasons
+from specimen_rdm_specimens.custom_fields import QUALITY_FIELD
+from specimen_rdm_specimens.duplicates import DuplicateSpecimenError
+from specimen_rdm_specimens.specimen_rows import record_from_row
+
+from . import uploads
+from .models import BulkItem, BulkJob, ItemState, JobState
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+RETRY_BACKOFF = (10, 60, 300)
+"""Seconds before the second, third, ... attempt after an unexpected error."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class DeferredIndexUnitOfWork(UnitOfWork):
+    """A unit of work that commits RDM records and drafts but does not index them.
+
+    The records service indexes every draft and record it touches, one request each; a bulk
+    job indexes its published records in one bulk request per chunk instead, and never indexes
+    the drafts that exist only for the moment between create and publish.
+    """
+
+    def register(self, op):
+        """Strip the indexers off record operations."""
+        if isinstance(op, ParentRecordCommitOp):
+            op._indexer_context = None
+        elif isinstance(op, (RecordCommitOp, RecordDeleteOp)):
+            op._indexer = None
+        super().register(op)
+
+
+def _scalar_text(value) -> str:
+    if isinstance(value, list):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def record_data(data: dict, publisher: str) -> dict:
+    """The RDM record a submitted item describes: derived from its Darwin Core terms, with its
+    own metadata, custom fields and access merged over."""
+    files = data.get("files") or []
+    dwc = {
+        (term if ":" in term else f"dwc:{term}"): _scalar_text(value)
+        for term, value in (data.get("dwc") or {}).items()
+        if value is not None and value != ""
+    }
+    if dwc:
+        record, _ = record_from_row(dwc, with_files=bool(files), publisher=publisher)
+    else:
+        record = {
+            "metadata": {},
+            "custom_fields": {},
+            "access": {"record": "public", "files": "public"},
+            "files": {"enabled": bool(files)},
+        }
+    record["metadata"] = {**record["metadata"], **(data.get("metadata") or {})}
+    record["custom_fields"] = {**record["custom_fields"], **(data.get("custom_fields") or {})}
+    record["access"] = {**record["access"], **(data.get("access") or {})}
+    return record
+
+
+def _storage_uri() -> str:
+    return Location.get_default().uri
+
+
+def attach_files(draft, item: BulkItem, location_uri: str) -> None:
+    """Make the item's uploaded files files of the draft, by hard link (copy across disks)."""
+    for entry in item.files:
+        upload = db.session.get(uploads.BulkFile, (item.owner_id, entry["sha256"]))
+        if upload is None or not upload.complete:
+            raise ValidationError({"files": {entry["key"]: ["the file has not been uploaded"]}})
+        if upload.size != entry["size"]:
+            raise ValidationError(
+                {
+                    "files": {
+                        entry["key"]: [
+                            f"declared {entry['size']} bytes, the upload has {upload.size}"
+                        ]
+                    }
+                }
+            )
+        source = uploads.assembled_path(item.owner_id, entry["sha256"])
+        instance = FileInstance.create()
+        target = instance.storage(default_location=location_uri).fileurl
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        instance.set_uri(target, upload.size, f"md5:{upload.md5}", readable=True, writable=False)
+        obj = ObjectVersion.create(draft.bucket, entry["key"], _file_id=instance.id)
+        draft.files.create(entry["key"], obj=obj)
+
+
+class ItemRejected(Exception):
+    """The item cannot become a record; `reasons` say why."""
+
+    def __init__(self, reasons: list[str]):
+        """Keep the reasons."""
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def _draft_errors(errors: list) -> list[str]:
+    return [f"{e.get('field')}: {' '.join(map(str, e.get('messages', [])))}" for e in errors]
+
+
+class JobProcessor:
+    """Processes the items of one job as the job's owner."""
+
+    def __init__(self, job: BulkJob):
+        """Prepare the owner's identity and the file location once per chunk."""
+        self.job_id = job.id
+        self.community = job.community
+        self.identity = depositor_identity(db.session.get(User, job.owner_id))
+        self.publisher = current_app.config.get("APP_RDM_DEPOSIT_FORM_DEFAULTS", {}).get(
+            "publisher", "Specimen RDM"
+        )
+        self.location_uri = _storage_uri()
+        self.service = current_rdm_records_service
+
+    def claim(self, limit: int) -> list[int]:
+        """Claim up to `limit` pending items whose files are complete; their ids."""
+        rows = db.session.execute(
+            text(
+                """
+                UPDATE specimen_bulk_item SET state = 'processing', claimed_at = now(),
+                       attempts = attempts + 1
+                WHERE id IN (
+                    SELECT i.id FROM specimen_bulk_item i
+                    WHERE i.job_id = :job AND i.state = 'pending' AND i.original_id IS NULL
+                      AND (i.retry_at IS NULL OR i.retry_at <= now())
+                      AND NOT EXISTS (
+                          SELECT 1 FROM jsonb_array_elements(i.files) f
+                          LEFT JOIN specimen_bulk_file b
+                            ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256'
+                           AND b.complete
+                          WHERE b.sha256 IS NULL)
+                    ORDER BY i.line LIMIT :limit FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """
+            ),
+            {"job": self.job_id, "limit": limit},
+        )
+        ids = sorted(row[0] for row in rows)
+        db.session.commit()
+        return ids
+
+    def process(self, item_id: int) -> bool:
+        """Create and publish one item's record; whether it was published."""
+        item = db.session.get(BulkItem, item_id)
+        if item is None or item.state != ItemState.PROCESSING.value:
+            return False
+        try:
+            with DeferredIndexUnitOfWork() as uow:
+                record = self._publish(item, uow)
+                item.state = ItemState.PUBLISHED.value
+                item.record_id = record["id"]
+                item.doi = (record.get("pids") or {}).get("doi", {}).get("identifier")
+                quality = (record.get("custom_fields") or {}).get(QUALITY_FIELD) or {}
+                item.flags = quality.get("flags") or []
+                item.reasons = self._include(record["id"], uow) if self.community else []
+                item.claimed_at = None
+                item.indexed = False
+                uow.commit()
+            return True
+        except ItemRejected as rejected:
+            self._finish(item_id, ItemState.REJECTED, reasons=rejected.reasons)
+        except ValidationError as error:
+            self._finish(item_id, ItemState.REJECTED, reasons=validation_reasons(error))
+        except DuplicateSpecimenError as error:
+            self._finish(
+                item_id, ItemState.DUPLICATE, reasons=[str(error)], record_id=error.record_id
+            )
+        except PermissionDeniedError:
+            self._finish(item_id, ItemState.REJECTED, reasons=["permission denied"])
+        except Exception as error:  # retried: the database or search may be back next time
+            db.session.rollback()
+            log.exception("bulk item %s failed", item_id)
+            self._retry_or_fail(item_id, error)
+        return False
+
+    def _publish(self, item: BulkItem, uow) -> dict:
+        data = record_data(item.data or {}, self.publisher)
+        draft = self.service.create(self.identity, data, uow=uow)
+        if draft.errors:
+            raise ItemRejected(_draft_errors(draft.errors))
+        attach_files(draft._record, item, self.location_uri)
+        return self.service.publish(self.identity, draft.id, uow=uow).data
+
+    def _include(self, record_id: str, uow) -> list[str]:
+        processed, errors = current_record_communities_service.add(
+            self.identity, record_id, {"communities": [{"id": self.community}]}, uow=uow
+        )
+        reasons = [f"community {e['community_id']}: {e['message']}" for e in errors]
+        reasons += [
+            f"community {p['community_id']}: inclusion request {p['request_id']} awaits review"
+            for p in processed
+            if p.get("request", {}).get("status") != "accepted"
+        ]
+        return reasons
+
+    def _finish(self, item_id: int, state: ItemState, **values) -> None:
+        db.session.rollback()
+        db.session.execute(
+            update(BulkItem)
+            .where(BulkItem.id == item_id)
+            .values(state=state.value, claimed_at=None, **values)
+        )
+        db.session.commit()
+
+    def _retry_or_fail(self, item_id: int, error: Exception) -> None:
+        item = db.session.get(BulkItem, item_id)
+        if item.attempts >= MAX_ATTEMPTS:
+            self._finish(
+                item_id,
+                ItemState.REJECTED,
+                reasons=[f"failed {item.attempts} times, last: {type(error).__name__}: {error}"],
+            )
+            return
+        delay = RETRY_BACKOFF[min(item.attempts, len(RETRY_BACKOFF)) - 1]
+        self._finish(item_id, ItemState.PENDING, retry_at=_now() + timedelta(seconds=delay))
+
+
+def index_published(records: list[RDMRecord]) -> int:
+    """Index published records with one bulk request; how many were indexed."""
+    indexer = current_rdm_records_service.indexer
+    actions = []
+    for record in records:
+        index = indexer.record_to_index(record)
+        actions.append(
+            {
+                "_op_type": "index",
+                "_index": indexer._prepare_index(index),
+                "_id": str(record.id),
+                "version": record.revision_id,
+                "version_type": "external_gte",
+                "_source": indexer._prepare_record(record, index),
+            }
+        )
+    if not actions:
+        return 0
+    count, _ = bulk_helpers.bulk(current_search_client, actions, refresh=False)
+    return count
+
+
+def index_unindexed(job_id, limit: int = 500) -> int:
+    """Index the job's published records that are not indexed yet, in one bulk request."""
+    items = (
+        BulkItem.query.filter_by(job_id=job_id, state=ItemState.PUBLISHED.value, indexed=False)
+        .filter(BulkItem.original_id.is_(None))
+        .limit(limit)
+        .all()
+    )
+    if not items:
+        return 0
+    records = [RDMRecord.pid.resolve(item.record_id) for item in items]
+    count = index_published(records)
+    mark_indexed([item.id for item in items])
+    return count
+
+
+def mark_indexed(item_ids: list[int]) -> None:
+    """Remember that these items' records are in the search index."""
+    if item_ids:
+        db.session.execute(update(BulkItem).where(BulkItem.id.in_(item_ids)).values(indexed=True))
+    db.session.commit()
+
+
+def reclaim_stale(job_id) -> int:
+    """Put items claimed by a worker that died back to pending; how many."""
+    timeout = current_app.config["SPECIMEN_BULK_CLAIM_TIMEOUT"]
+    result = db.session.execute(
+        update(BulkItem)
+        .where(
+            BulkItem.job_id == job_id,
+            BulkItem.state == ItemState.PROCESSING.value,
+            BulkItem.claimed_at < _now() - timedelta(seconds=timeout),
+        )
+        .values(state=ItemState.PENDING.value, claimed_at=None)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def reject_missing_files(job_id) -> int:
+    """After the client closed the job: items whose files never arrived are rejected."""
+    result = db.session.execute(
+        text(
+            """
+            UPDATE specimen_bulk_item i SET state = 'rejected', reasons = (
+                SELECT jsonb_agg('files.' || (f->>'key') || ': the file (sha256 '
+                                 || (f->>'sha256') || ') was never uploaded')
+                FROM jsonb_array_elements(i.files) f
+                LEFT JOIN specimen_bulk_file b
+                  ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256' AND b.complete
+                WHERE b.sha256 IS NULL)
+            WHERE i.job_id = :job AND i.state = 'pending' AND i.original_id IS NULL
+              AND EXISTS (
+                SELECT 1 FROM jsonb_array_elements(i.files) f
+                LEFT JOIN specimen_bulk_file b
+                  ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256' AND b.complete
+                WHERE b.sha256 IS NULL)
+            """
+        ),
+        {"job": job_id},
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def release_uploads(job: BulkJob) -> int:
+    """Delete the uploads of a finished job that no pending item of the owner still needs."""
+    rows = db.session.execute(
+        text(
+            """
+            SELECT DISTINCT f->>'sha256' FROM specimen_bulk_item i,
+                   jsonb_array_elements(i.files) f
+            WHERE i.job_id = :job
+              AND NOT EXISTS (
+                SELECT 1 FROM specimen_bulk_item o, jsonb_array_elements(o.files) g
+                WHERE o.owner_id = i.owner_id AND o.state IN ('pending', 'processing')
+                  AND g->>'sha256' = f->>'sha256')
+            """
+        ),
+        {"job": job.id},
+    ).all()
+    for (sha256,) in rows:
+        uploads.release(job.owner_id, sha256)
+    db.session.commit()
+    return len(rows)
+
+
+def unfinished_items(job_id) -> int:
+    """Owning items of the job that are not final yet."""
+    return (
+        BulkItem.query.filter_by(job_id=job_id)
+        .filter(BulkItem.original_id.is_(None))
+        .filter(BulkItem.state.in_([ItemState.PENDING.value, ItemState.PROCESSING.value]))
+        .count()
+    )
+
+
+def finish_if_done(job: BulkJob) -> bool:
+    """Mark the job finished when every item is final and indexed; whether it is."""
+    if job.state in (JobState.FINISHED.value, JobState.CANCELLED.value):
+        return True
+    if unfinished_items(job.id):
+        return False
+    if BulkItem.query.filter_by(
+        job_id=job.id, state=ItemState.PUBLISHED.value, indexed=False
+    ).count():
+        return False
+    job.state = JobState.FINISHED.value
+    job.finished = _now()
+    db.session.commit()
+    release_uploads(job)
+    return True

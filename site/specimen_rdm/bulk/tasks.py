@@ -1,0 +1,122 @@
+"""Celery tasks of bulk deposit, on the `bulk` queue.
+
+`process_bulk_job` works through one chunk of a job and queues itself again at the end of the
+queue, so jobs of several clients take turns (fair queueing) and a 10,000-record batch never
+blocks a 10-record one behind it. Up to `SPECIMEN_BULK_JOB_PARALLELISM` chains work on one job
+at a time (each holds a slot in the cache; a slot of a killed worker expires). Tasks are
+acknowledged late, so a chunk that a dying worker was processing is delivered again, and
+`resume_bulk_jobs` (Celery beat, every minute) restarts any unfinished job nobody worked on for
+`STALE_AFTER` seconds.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from celery import shared_task
+from flask import current_app
+from invenio_cache import current_cache
+from invenio_db import db
+
+from .models import BulkJob, JobState
+from .processing import (
+    JobProcessor,
+    finish_if_done,
+    index_unindexed,
+    reclaim_stale,
+    reject_missing_files,
+)
+
+SLOT_TTL = 180
+"""Seconds a chain's slot lives without being renewed (after each item)."""
+STALE_AFTER = 120
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _slot_key(job_id, slot: int) -> str:
+    return f"specimen-bulk-slot:{job_id}:{slot}"
+
+
+def _take_slot(job_id) -> int | None:
+    for slot in range(current_app.config["SPECIMEN_BULK_JOB_PARALLELISM"]):
+        if current_cache.add(_slot_key(job_id, slot), 1, timeout=SLOT_TTL):
+            return slot
+    return None
+
+
+def queue_job(job_id, countdown: float | None = None, chains: int = 1) -> None:
+    """Queue `chains` chunk tasks of a job on the bulk queue."""
+    for _ in range(chains):
+        process_bulk_job.apply_async(
+            args=[str(job_id)],
+            queue=current_app.config["SPECIMEN_BULK_QUEUE"],
+            countdown=countdown,
+        )
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def process_bulk_job(job_id: str) -> None:
+    """Process one chunk of a job, then queue the next chunk."""
+    job_id = uuid.UUID(job_id)
+    job = db.session.get(BulkJob, job_id)
+    if job is None or job.state in (JobState.FINISHED.value, JobState.CANCELLED.value):
+        return
+    slot = _take_slot(job_id)
+    if slot is None:
+        return  # enough chains work on this job already
+    try:
+        more = _process_chunk(job, slot)
+    finally:
+        current_cache.delete(_slot_key(job_id, slot))
+    job = db.session.get(BulkJob, job_id)
+    if more is None or finish_if_done(job):
+        return
+    wait = None if more else current_app.config["SPECIMEN_BULK_WAIT_FOR_FILES"]
+    queue_job(job_id, countdown=wait)
+
+
+def _process_chunk(job: BulkJob, slot: int) -> bool | None:
+    """Work on one chunk; True if items were processed, False if none was ready, None if the
+    job should not be queued again."""
+    config = current_app.config
+    reclaim_stale(job.id)
+    index_unindexed(job.id)
+    deadline = job.last_progress + timedelta(seconds=config["SPECIMEN_BULK_FILES_DEADLINE"])
+    if job.state == JobState.OPEN.value and _now() > deadline:
+        job.state = JobState.CLOSED.value
+        db.session.commit()
+    if job.state == JobState.CLOSED.value:
+        reject_missing_files(job.id)
+    processor = JobProcessor(job)
+    job_id = job.id
+    claimed = processor.claim(config["SPECIMEN_BULK_CHUNK"])
+    for item_id in claimed:
+        processor.process(item_id)
+        db.session.expunge_all()  # keeps SQLAlchemy-Continuum's flush checks per item cheap
+        current_cache.set(_slot_key(job_id, slot), 1, timeout=SLOT_TTL)
+    index_unindexed(job_id)
+    job = db.session.get(BulkJob, job_id)
+    if job.state == JobState.CANCELLED.value:
+        return None
+    job.updated = _now()  # the heartbeat resume_bulk_jobs looks at
+    if claimed:
+        job.last_progress = job.updated
+    db.session.commit()
+    return bool(claimed)
+
+
+@shared_task(ignore_result=True)
+def resume_bulk_jobs() -> int:
+    """Queue unfinished jobs that no chain has touched for a while; how many."""
+    stale = _now() - timedelta(seconds=STALE_AFTER)
+    jobs = BulkJob.query.filter(
+        BulkJob.state.in_([JobState.OPEN.value, JobState.CLOSED.value]),
+        BulkJob.updated < stale,
+    ).all()
+    for job in jobs:
+        job.updated = _now()
+        queue_job(job.id)
+    db.session.commit()
+    return len(jobs)
