@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTANCE := $(VENV)/var/instance
-PACKAGES := site modules/specimens modules/annotations modules/mlmodels
+PACKAGES := site modules/specimens modules/annotations modules/mlmodels clients/uploader
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 ENV := source services/env.sh &&
 
@@ -71,8 +71,8 @@ bench: services install assets ## Run the benchmarks in bench/ and print figures
 	@bash scripts/bench.sh
 
 lint: install ## ruff format --check and ruff check
-	@$(BIN)/ruff format --check site modules tests bench
-	@$(BIN)/ruff check site modules tests bench
+	@$(BIN)/ruff format --check site modules clients tests bench
+	@$(BIN)/ruff check site modules clients tests bench
 
 lock: ## Rewrite requirements.lock from the current venv (after changing dependencies)
 	@$(BIN)/pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock

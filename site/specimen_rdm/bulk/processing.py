@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
 
 from flask import current_app
 from invenio_accounts.models import User
@@ -37,6 +38,7 @@ from sqlalchemy import text, update
 
 from specimen_rdm_specimens.archive_import import depositor_identity, validation_reasons
 from specimen_rdm_specimens.custom_fields import QUALITY_FIELD
+from specimen_rdm_specimens.darwin_core_terms import UnknownTermNamespace, canonical_term
 from specimen_rdm_specimens.duplicates import DuplicateSpecimenError
 from specimen_rdm_specimens.specimen_rows import record_from_row
 
@@ -78,14 +80,18 @@ def _scalar_text(value) -> str:
 
 
 def record_data(data: dict, publisher: str) -> dict:
-    """The RDM record a submitted item describes: derived from its Darwin Core terms, with its
-    own metadata, custom fields and access merged over."""
+    """The RDM record a submitted item describes: derived from its Darwin Core terms (term URIs,
+    `dwc:` names or bare names, pre-standard capitalised names included), with its own metadata,
+    custom fields and access merged over."""
     files = data.get("files") or []
-    dwc = {
-        (term if ":" in term else f"dwc:{term}"): _scalar_text(value)
-        for term, value in (data.get("dwc") or {}).items()
-        if value is not None and value != ""
-    }
+    dwc = {}
+    for term, value in (data.get("dwc") or {}).items():
+        if value is None or value == "":
+            continue
+        try:
+            dwc[canonical_term(term)] = _scalar_text(value)
+        except UnknownTermNamespace:
+            continue  # not a Darwin Core / Audubon Core term: not stored, like archive imports
     if dwc:
         record, _ = record_from_row(dwc, with_files=bool(files), publisher=publisher)
     else:
@@ -105,8 +111,17 @@ def _storage_uri() -> str:
     return Location.get_default().uri
 
 
+def _local_path(uri: str) -> str | None:
+    """The file-system path of a local storage URI (`file:///data/..`, a plain path), or None
+    for object storage (S3)."""
+    if uri.startswith("file://"):
+        return urlparse(uri).path
+    return None if "://" in uri else uri
+
+
 def attach_files(draft, item: BulkItem, location_uri: str) -> None:
-    """Make the item's uploaded files files of the draft, by hard link (copy across disks)."""
+    """Make the item's uploaded files files of the draft: by hard link into local storage (a
+    copy across file systems, or through the storage API for object storage)."""
     for entry in item.files:
         upload = db.session.get(uploads.BulkFile, (item.owner_id, entry["sha256"]))
         if upload is None or not upload.complete:
@@ -123,13 +138,18 @@ def attach_files(draft, item: BulkItem, location_uri: str) -> None:
             )
         source = uploads.assembled_path(item.owner_id, entry["sha256"])
         instance = FileInstance.create()
-        target = instance.storage(default_location=location_uri).fileurl
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
-        instance.set_uri(target, upload.size, f"md5:{upload.md5}", readable=True, writable=False)
+        uri = instance.storage(default_location=location_uri).fileurl
+        target = _local_path(uri)
+        if target is None:  # object storage: the bytes are copied through the storage API
+            with open(source, "rb") as stream:
+                instance.set_contents(stream, default_location=location_uri)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:  # another file system: copy
+                shutil.copyfile(source, target)
+            instance.set_uri(uri, upload.size, f"md5:{upload.md5}", readable=True, writable=False)
         obj = ObjectVersion.create(draft.bucket, entry["key"], _file_id=instance.id)
         draft.files.create(entry["key"], obj=obj)
 
