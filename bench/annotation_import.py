@@ -74,7 +74,9 @@ def coco_file(boxes_per_image: int, seed: int) -> bytes:
                 }
             )
     categories = [{"id": i + 2, "name": name} for i, name in enumerate(CATEGORIES)]
-    return json.dumps({"images": images, "annotations": annotations, "categories": categories}).encode()
+    return json.dumps(
+        {"images": images, "annotations": annotations, "categories": categories}
+    ).encode()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ little of the request (the client sees a reset). Switching mode also cuts every 
 connection, as a restarting proxy would.
 """
 
+import contextlib
 import socket
 import threading
 
@@ -108,11 +109,7 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass

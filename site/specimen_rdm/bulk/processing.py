@@ -43,7 +43,9 @@ from specimen_rdm_specimens.duplicates import DuplicateSpecimenError
 from specimen_rdm_specimens.specimen_rows import record_from_row
 
 from . import uploads
+from .job_runs import update_run
 from .models import BulkItem, BulkJob, ItemState, JobState
+from .reconciliation import counts
 
 log = logging.getLogger(__name__)
 
@@ -404,17 +406,20 @@ def unfinished_items(job_id) -> int:
 
 
 def finish_if_done(job: BulkJob) -> bool:
-    """Mark the job finished when every item is final and indexed; whether it is."""
+    """Mark the job finished when every item is final and indexed; whether it is. The job's
+    invenio-jobs Run gets the current state and counts either way."""
     if job.state in (JobState.FINISHED.value, JobState.CANCELLED.value):
         return True
-    if unfinished_items(job.id):
-        return False
-    if BulkItem.query.filter_by(
-        job_id=job.id, state=ItemState.PUBLISHED.value, indexed=False
-    ).count():
-        return False
-    job.state = JobState.FINISHED.value
-    job.finished = _now()
+    done = not unfinished_items(job.id) and not (
+        BulkItem.query.filter_by(job_id=job.id, state=ItemState.PUBLISHED.value, indexed=False)
+        .filter(BulkItem.original_id.is_(None))
+        .count()
+    )
+    if done:
+        job.state = JobState.FINISHED.value
+        job.finished = _now()
+    update_run(job, counts(db.session, job))
     db.session.commit()
-    release_uploads(job)
-    return True
+    if done:
+        release_uploads(job)
+    return done

@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .errors import BulkError
+from .job_runs import create_run
 from .models import BulkItem, BulkJob, ItemState, JobState
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -227,5 +228,6 @@ def _insert_job(owner_id, records, community, token) -> BulkJob:
         )
     for start in range(0, len(rows), 2000):
         db.session.execute(insert(BulkItem.__table__), rows[start : start + 2000])
+    create_run(job, len(rows))
     db.session.commit()
     return job

@@ -16,7 +16,9 @@ from celery import shared_task
 from flask import current_app
 from invenio_cache import current_cache
 from invenio_db import db
+from invenio_jobs.jobs import JobType
 
+from .job_runs import JOB_TYPE_ID
 from .models import BulkJob, JobState
 from .processing import (
     JobProcessor,
@@ -120,3 +122,14 @@ def resume_bulk_jobs() -> int:
         queue_job(job.id)
     db.session.commit()
     return len(jobs)
+
+
+BulkDepositJob = JobType.create(
+    arguments_schema=None,
+    job_cls_name="BulkDepositJob",
+    id_=JOB_TYPE_ID,
+    task=process_bulk_job,
+    description="Batches of specimen records submitted to /api/bulk/jobs",
+    title="Bulk deposit",
+)
+"""The job type, registered through the `invenio_jobs.jobs` entry point."""

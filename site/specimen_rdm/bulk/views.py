@@ -25,6 +25,7 @@ from invenio_db import db
 from . import reconciliation, uploads
 from .dry_run import dry_run
 from .errors import BulkError, NotFound
+from .job_runs import update_run
 from .models import BulkItem, BulkJob, ItemState, JobState
 from .rate_limit import hit
 from .submission import create_job, job_by_token, parse_batch
@@ -151,6 +152,7 @@ def cancel_job(job_id):
         BulkItem.query.filter_by(job_id=job.id, state=ItemState.PENDING.value).filter(
             BulkItem.original_id.is_(None)
         ).update({"state": ItemState.REJECTED.value, "reasons": ["the job was cancelled"]})
+        update_run(job, reconciliation.counts(db.session, job))
         db.session.commit()
     return jsonify(job_json(job))
 

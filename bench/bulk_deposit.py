@@ -1,0 +1,192 @@
+"""Bulk deposit end to end: `specimen-upload` → published and searchable, against the per-record
+REST path measured in the same run.
+
+Starts its own instance (database `specimen_rdm_bench_bulk`; gunicorn with 2 workers, the main
+Celery worker and the bulk worker, as `make run` does). Each specimen has Darwin Core values and
+its own ~1 MB JPEG (a real herbarium sheet, enlarged, made distinct by a JPEG comment).
+
+1. Baseline: `--baseline` records one at a time through the REST API (create the draft with
+   the same Darwin Core values, upload the JPEG in the three-step flow, publish): records/s.
+2. Bulk: for each size in `--sizes` (default 1,000 and 10,000): the client uploads a folder of
+   images + CSV with `--concurrency` parallel uploads, waits until every job finished (records
+   published and indexed), then the search finds all of them. Records/s and MB/s end to end,
+   and the peak RSS of the web server and of the bulk worker (process trees, every 50 ms).
+
+    python bench/bulk_deposit.py [--sizes 1000,10000] [--baseline 100] [--concurrency 4]
+"""
+
+import argparse
+import csv
+import io
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from deposit_rest import PeakRSS  # noqa: E402
+
+from deposit import Api, darwin_core_record, publish, upload  # noqa: E402
+from live_instance import ROOT, SHARED_DATA, VENV_BIN, LiveInstance  # noqa: E402
+
+SHEET = SHARED_DATA / "herbarium" / "sheets" / "img" / "19956.jpg"
+WORK = ROOT / "var" / "bench-bulk"
+
+
+def base_jpeg(target_bytes: int = 1_000_000) -> bytes:
+    """A real sheet enlarged until its JPEG is about `target_bytes`."""
+    with Image.open(SHEET) as image:
+        width, height = image.size
+        scale = 1.0
+        while True:
+            buffer = io.BytesIO()
+            size = (int(width * scale), int(height * scale))
+            image.convert("RGB").resize(size).save(buffer, format="JPEG", quality=92)
+            if buffer.tell() >= target_bytes * 0.95:
+                return buffer.getvalue()
+            scale *= 1.25
+
+
+def distinct(jpeg: bytes, tag: str) -> bytes:
+    """The same JPEG with a comment segment (after SOI) that makes its bytes unique."""
+    text = tag.encode()
+    segment = b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+def terms(n: int, run: str) -> dict:
+    return {
+        "occurrenceID": f"urn:catalog:BENCH:{run}:{n}",
+        "institutionCode": "BENCH",
+        "catalogNumber": f"{run}-{n}",
+        "basisOfRecord": "PreservedSpecimen",
+        "scientificName": "Quercus robur L.",
+        "countryCode": "DE",
+        "eventDate": "1901-06-12",
+    }
+
+
+def write_folder(folder: Path, count: int, run: str, jpeg: bytes) -> int:
+    """Images + CSV for `count` specimens; total bytes of the images."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    total = 0
+    with open(folder / "specimens.csv", "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=[*terms(0, run), "file"])
+        writer.writeheader()
+        for n in range(count):
+            data = distinct(jpeg, f"{run}-{n}")
+            (folder / f"{run}-{n}.jpg").write_bytes(data)
+            total += len(data)
+            writer.writerow({**terms(n, run), "file": f"{run}-{n}.jpg"})
+    return total
+
+
+def baseline(api: Api, count: int, jpeg: bytes) -> float:
+    """Records/s of the one-record-at-a-time REST path (create, upload, publish)."""
+    start = time.perf_counter()
+    for n in range(count):
+        data = darwin_core_record(f"Baseline {n}", **terms(n, "rest"))
+        response = api.post("/api/records", json=data)
+        assert response.status_code == 201, response.text
+        draft = response.json()
+        upload(api, draft["id"], f"rest-{n}.jpg", distinct(jpeg, f"rest-{n}"))
+        publish(api, draft["id"])
+    return count / (time.perf_counter() - start)
+
+
+def searchable(api: Api, run: str) -> int:
+    response = api.get(
+        "/api/records",
+        params={"q": f'custom_fields.dwc\\:institutionCode:BENCH AND "{run}"', "size": 1},
+    )
+    return response.json()["hits"]["total"]
+
+
+def bulk(instance: LiveInstance, token: str, count: int, jpeg: bytes, concurrency: int) -> dict:
+    """Upload `count` specimens with the client; figures of the run."""
+    run = f"bulk{count}"
+    folder = WORK / run
+    total_bytes = write_folder(folder, count, run, jpeg)
+    journal = WORK / f"{run}.sqlite"
+    journal.unlink(missing_ok=True)
+    api = Api(instance.url, token)
+    pids = {name: p.pid for name, p in instance.processes}
+    command = [
+        str(VENV_BIN / "specimen-upload"), "--url", instance.url, "--token", token,
+        "--concurrency", str(concurrency), "--journal", str(journal), str(folder),
+    ]  # fmt: skip
+    with PeakRSS(pids["web"]) as web, PeakRSS(pids["bulk-worker"]) as worker:
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        client_done = time.perf_counter()
+        while searchable(api, run) < count and time.perf_counter() - client_done < 120:
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - start
+    found = searchable(api, run)
+    if result.returncode != 0 or found != count:
+        print(result.stdout[-3000:], result.stderr[-3000:])
+        raise SystemExit(
+            f"bench: bulk run of {count} failed (exit {result.returncode}, found {found})"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "count": count,
+        "seconds": elapsed,
+        "records_per_s": count / elapsed,
+        "mb_per_s": total_bytes / 1e6 / elapsed,
+        "mb": total_bytes / 1e6,
+        "web_rss": web.peak / 2**20,
+        "worker_rss": worker.peak / 2**20,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="bulk run sizes, comma-separated")
+    parser.add_argument("--baseline", type=int, default=100, help="records of the REST baseline")
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    instance = LiveInstance(
+        name="specimen_rdm_bench_bulk",
+        extra_env={"INVENIO_SPECIMEN_BULK_RATE_LIMIT": "(100000, 60)"},
+    )
+    print("bench: preparing a fresh instance (database, indices, fixtures)...", flush=True)
+    instance.reset()
+    instance.setup()
+    instance.start()
+    try:
+        token = instance.token("bench@example.org")
+        api = Api(instance.url, token)
+        jpeg = base_jpeg()
+        print(
+            f"bench: images of {len(jpeg):,} B (19956.jpg enlarged), one per specimen", flush=True
+        )
+        baseline(api, 3, jpeg)  # warm-up
+        rest = baseline(api, args.baseline, jpeg)
+        print(
+            f"bulk_deposit: per-record REST baseline {rest:.2f} records/s ({args.baseline} records)"
+        )
+        for size in sizes:
+            figures = bulk(instance, token, size, jpeg, args.concurrency)
+            print(
+                f"bulk_deposit: {size} specimens in {figures['seconds']:.0f} s: "
+                f"{figures['records_per_s']:.2f} records/s, {figures['mb_per_s']:.2f} MB/s "
+                f"({figures['mb']:.0f} MB), {figures['records_per_s'] / rest:.1f}x the REST "
+                f"baseline; peak RSS web {figures['web_rss']:.0f} MiB, bulk worker "
+                f"{figures['worker_rss']:.0f} MiB",
+                flush=True,
+            )
+    finally:
+        instance.stop()
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
