@@ -309,3 +309,22 @@ def test_client_uploads_a_folder_and_reconciles(live, tmp_path, tag):
         csv.DictReader((tmp_path / "sheets.specimen-upload.report.csv").read_text().splitlines())
     )
     assert {r["key"]: r["record_id"] for r in report2 if r["state"] == "published"} == published
+
+
+def test_a_small_file_goes_up_in_one_request(depositor, tag):
+    data = tiny_jpeg(len(tag) * 31 + 7) + tag.encode()
+    digest = sha256(data)
+    response = depositor.put(f"/api/bulk/files/{digest}", data=data)
+    assert response.status_code == 200, response.text
+    assert response.json()["complete"] is True and response.json()["size"] == len(data)
+    again = depositor.put(f"/api/bulk/files/{digest}", data=data)
+    assert again.status_code == 200  # idempotent
+    wrong = depositor.put(f"/api/bulk/files/{sha256(data + b'!')}", data=data)
+    assert wrong.status_code == 422
+    big = distinct_sheet("136319", f"parts {tag}")
+    declared = depositor.post(
+        "/api/bulk/files", json={"sha256": sha256(big), "size": len(big), "part_size": MIN_PART}
+    )
+    assert declared.json()["parts_total"] > 1
+    refused = depositor.put(f"/api/bulk/files/{sha256(big)}", data=big)
+    assert refused.status_code == 409 and "send the parts" in refused.json()["message"]

@@ -92,6 +92,7 @@ def folder(tmp_path_factory):
     return {"path": path, "tag": tag, "digests": digests}
 
 
+@pytest.mark.timeout(3600)
 def test_bulk_upload_survives_faults(live, folder, tmp_path):
     tag = folder["tag"]
     token = live.token("bulk-faults@example.org")

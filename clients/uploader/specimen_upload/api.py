@@ -158,6 +158,15 @@ class BulkApi:
             body["part_size"] = part_size
         return self.json("POST", "/files", json=body)
 
+    def put_file(self, sha256: str, data: bytes) -> requests.Response:
+        """Send a small file in one request (the caller handles 409: send it in parts)."""
+        return self.request(
+            "PUT",
+            f"/files/{sha256}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
     def put_part(self, sha256: str, number: int, data: bytes, part_sha256: str) -> dict:
         """Send one part."""
         return self.json(

@@ -24,10 +24,12 @@ SPECIMEN_BULK_CHUNK = 50
 """Items one task processes before it hands the queue to the next job (fair queueing)."""
 
 SPECIMEN_BULK_JOB_PARALLELISM = 2
-"""Chunk tasks that may work on one job at the same time (more bulk workers, more speed)."""
+"""Chunk tasks (chains) a submission starts for its job: with as many bulk worker processes,
+one job uses them all."""
 
-SPECIMEN_BULK_CLAIM_TIMEOUT = 300
-"""Seconds after which an item claimed by a worker that died is processed again."""
+SPECIMEN_BULK_CLAIM_TIMEOUT = 60
+"""Seconds without a heartbeat after which an item claimed by a worker that died is processed
+again (a working chain renews its claims after every record)."""
 
 SPECIMEN_BULK_WAIT_FOR_FILES = 2
 """Seconds a job waits before looking again for items whose files arrived."""

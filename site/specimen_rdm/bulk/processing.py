@@ -12,6 +12,7 @@ An item claimed by a worker that died is claimed again after `SPECIMEN_BULK_CLAI
 unexpected error is retried with backoff, up to `MAX_ATTEMPTS`, then reported with its reason.
 """
 
+import contextlib
 import logging
 import os
 import shutil
@@ -121,7 +122,7 @@ def _local_path(uri: str) -> str | None:
     return None if "://" in uri else uri
 
 
-def attach_files(draft, item: BulkItem, location_uri: str) -> None:
+def attach_files(draft, item: BulkItem, location_uri: str, linked: list[str]) -> None:
     """Make the item's uploaded files files of the draft: by hard link into local storage (a
     copy across file systems, or through the storage API for object storage)."""
     for entry in item.files:
@@ -147,6 +148,7 @@ def attach_files(draft, item: BulkItem, location_uri: str) -> None:
                 instance.set_contents(stream, default_location=location_uri)
         else:
             os.makedirs(os.path.dirname(target), exist_ok=True)
+            linked.append(target)  # removed again if the transaction does not commit
             try:
                 os.link(source, target)
             except OSError:  # another file system: copy
@@ -182,6 +184,7 @@ class JobProcessor:
         )
         self.location_uri = _storage_uri()
         self.service = current_rdm_records_service
+        self.linked: list[str] = []
 
     def claim(self, limit: int) -> list[int]:
         """Claim up to `limit` pending items whose files are complete; their ids."""
@@ -210,20 +213,32 @@ class JobProcessor:
         db.session.commit()
         return ids
 
+    def renew_claims(self, item_ids: list[int]) -> None:
+        """Keep the claims of the chunk's remaining items fresh (a heartbeat): only the items
+        of a worker that stopped beating are claimed again."""
+        if item_ids:
+            db.session.execute(
+                update(BulkItem)
+                .where(BulkItem.id.in_(item_ids), BulkItem.state == ItemState.PROCESSING.value)
+                .values(claimed_at=_now())
+            )
+            db.session.commit()
+
     def process(self, item_id: int) -> bool:
         """Create and publish one item's record; whether it was published."""
         item = db.session.get(BulkItem, item_id)
         if item is None or item.state != ItemState.PROCESSING.value:
             return False
+        self.linked = []
         try:
             with DeferredIndexUnitOfWork() as uow:
                 record = self._publish(item, uow)
                 item.state = ItemState.PUBLISHED.value
-                item.record_id = record["id"]
+                item.record_id = record.pid.pid_value
                 item.doi = (record.get("pids") or {}).get("doi", {}).get("identifier")
                 quality = (record.get("custom_fields") or {}).get(QUALITY_FIELD) or {}
                 item.flags = quality.get("flags") or []
-                item.reasons = self._include(record["id"], uow) if self.community else []
+                item.reasons = self._include(item.record_id, uow) if self.community else []
                 item.claimed_at = None
                 item.indexed = False
                 uow.commit()
@@ -244,13 +259,14 @@ class JobProcessor:
             self._retry_or_fail(item_id, error)
         return False
 
-    def _publish(self, item: BulkItem, uow) -> dict:
+    def _publish(self, item: BulkItem, uow) -> RDMRecord:
         data = record_data(item.data or {}, self.publisher)
         draft = self.service.create(self.identity, data, uow=uow)
         if draft.errors:
             raise ItemRejected(_draft_errors(draft.errors))
-        attach_files(draft._record, item, self.location_uri)
-        return self.service.publish(self.identity, draft.id, uow=uow).data
+        attach_files(draft._record, item, self.location_uri, self.linked)
+        # The record itself, not the result's serialised `data` (a marshmallow dump per record).
+        return self.service.publish(self.identity, draft.id, uow=uow)._record
 
     def _include(self, record_id: str, uow) -> list[str]:
         processed, errors = current_record_communities_service.add(
@@ -266,6 +282,10 @@ class JobProcessor:
 
     def _finish(self, item_id: int, state: ItemState, **values) -> None:
         db.session.rollback()
+        for path in self.linked:  # the files of a record that was not created
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self.linked = []
         db.session.execute(
             update(BulkItem)
             .where(BulkItem.id == item_id)

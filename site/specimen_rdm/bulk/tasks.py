@@ -2,9 +2,9 @@
 
 `process_bulk_job` works through one chunk of a job and queues itself again at the end of the
 queue, so jobs of several clients take turns (fair queueing) and a 10,000-record batch never
-blocks a 10-record one behind it. Up to `SPECIMEN_BULK_JOB_PARALLELISM` chains work on one job
-at a time (each holds a slot in the cache; a slot of a killed worker expires). Tasks are
-acknowledged late, so a chunk that a dying worker was processing is delivered again, and
+blocks a 10-record one behind it. A submission starts `SPECIMEN_BULK_JOB_PARALLELISM` such
+chains; they never process the same item (claims use `SKIP LOCKED`). Tasks are acknowledged
+late, so the chunk of a worker that died is delivered again to the next worker, and
 `resume_bulk_jobs` (Celery beat, every minute) restarts any unfinished job nobody worked on for
 `STALE_AFTER` seconds.
 """
@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from flask import current_app
-from invenio_cache import current_cache
 from invenio_db import db
 from invenio_jobs.jobs import JobType
 
@@ -28,24 +27,11 @@ from .processing import (
     reject_missing_files,
 )
 
-SLOT_TTL = 180
-"""Seconds a chain's slot lives without being renewed (after each item)."""
 STALE_AFTER = 120
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _slot_key(job_id, slot: int) -> str:
-    return f"specimen-bulk-slot:{job_id}:{slot}"
-
-
-def _take_slot(job_id) -> int | None:
-    for slot in range(current_app.config["SPECIMEN_BULK_JOB_PARALLELISM"]):
-        if current_cache.add(_slot_key(job_id, slot), 1, timeout=SLOT_TTL):
-            return slot
-    return None
 
 
 def queue_job(job_id, countdown: float | None = None, chains: int = 1) -> None:
@@ -65,13 +51,7 @@ def process_bulk_job(job_id: str) -> None:
     job = db.session.get(BulkJob, job_id)
     if job is None or job.state in (JobState.FINISHED.value, JobState.CANCELLED.value):
         return
-    slot = _take_slot(job_id)
-    if slot is None:
-        return  # enough chains work on this job already
-    try:
-        more = _process_chunk(job, slot)
-    finally:
-        current_cache.delete(_slot_key(job_id, slot))
+    more = _process_chunk(job)
     job = db.session.get(BulkJob, job_id)
     if more is None or finish_if_done(job):
         return
@@ -79,7 +59,7 @@ def process_bulk_job(job_id: str) -> None:
     queue_job(job_id, countdown=wait)
 
 
-def _process_chunk(job: BulkJob, slot: int) -> bool | None:
+def _process_chunk(job: BulkJob) -> bool | None:
     """Work on one chunk; True if items were processed, False if none was ready, None if the
     job should not be queued again."""
     config = current_app.config
@@ -94,10 +74,10 @@ def _process_chunk(job: BulkJob, slot: int) -> bool | None:
     processor = JobProcessor(job)
     job_id = job.id
     claimed = processor.claim(config["SPECIMEN_BULK_CHUNK"])
-    for item_id in claimed:
+    for done, item_id in enumerate(claimed, start=1):
         processor.process(item_id)
         db.session.expunge_all()  # keeps SQLAlchemy-Continuum's flush checks per item cheap
-        current_cache.set(_slot_key(job_id, slot), 1, timeout=SLOT_TTL)
+        processor.renew_claims(claimed[done:])
     index_unindexed(job_id)
     job = db.session.get(BulkJob, job_id)
     if job.state == JobState.CANCELLED.value:

@@ -239,6 +239,38 @@ def complete(upload: BulkFile) -> dict:
     return status(upload)
 
 
+def receive_whole(owner_id: int, sha256: str, size: int | None, stream) -> BulkFile:
+    """A file sent in one request (up to the largest part size): declare, store, verify.
+
+    Three requests become one for the many small images of a bulk deposit. A file declared
+    earlier in parts is refused (409): send its parts.
+    """
+    if size is None:
+        raise BulkError("Send the file with a Content-Length.", errors=[_field("Content-Length")])
+    high = current_app.config["SPECIMEN_BULK_MAX_PART_SIZE"]
+    if size > high:
+        raise BulkError(
+            f"Files larger than {high} bytes are sent in parts (POST /bulk/files).",
+            errors=[_field("Content-Length", "too large for one request")],
+            status=413,
+        )
+    part_size = max(size, current_app.config["SPECIMEN_BULK_MIN_PART_SIZE"])
+    upload = db.session.get(BulkFile, (owner_id, _check_digest(sha256)))
+    if upload is None:
+        upload = declare(owner_id, sha256, size, part_size)
+    elif upload.complete:
+        return upload
+    elif upload.size != size or upload.parts_total != 1:
+        raise Conflict(
+            f"sha256 {sha256} was declared as {upload.size} bytes in "
+            f"{upload.parts_total} parts: send the parts.",
+            errors=[_field("size", f"declared earlier as {upload.size}")],
+        )
+    receive_part(upload, 1, stream, sha256)
+    complete(upload)
+    return upload
+
+
 def _drop_parts(upload: BulkFile) -> None:
     db.session.execute(
         delete(BulkFilePart).where(

@@ -7,6 +7,7 @@
 - `POST /bulk/jobs/<id>/cancel`: pending items are rejected as cancelled; published stay.
 - `GET /bulk/jobs/<id>/records` (`?state=`, `?page=`, `?size=`, `?format=csv|json`): every
   submitted key with its outcome, paginated, or the whole list as a CSV or JSON download.
+- `PUT /bulk/files/<sha256>` sends a small file (≤ the largest part size) in one request;
 - `POST /bulk/files` `{sha256, size, part_size?}` declares an upload (idempotent);
   `GET /bulk/files/<sha256>` says which parts arrived; `PUT /bulk/files/<sha256>/parts/<n>`
   (header `X-Part-SHA256`) stores a part; `POST /bulk/files/<sha256>/complete` verifies and
@@ -240,6 +241,13 @@ def _file_json(upload) -> dict:
 def read_file(sha256):
     """Which parts of an upload arrived."""
     return jsonify(_file_json(uploads.get_upload(_user_id(), sha256)))
+
+
+@blueprint.route("/files/<sha256>", methods=["PUT"])
+def put_file(sha256):
+    """A whole (small) file in one request: declared, stored and verified."""
+    upload = uploads.receive_whole(_user_id(), sha256, request.content_length, request.stream)
+    return jsonify(_file_json(upload))
 
 
 @blueprint.route("/files/<sha256>/parts/<int:number>", methods=["PUT"])
