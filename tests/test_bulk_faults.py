@@ -95,7 +95,8 @@ def folder(tmp_path_factory):
 @pytest.mark.timeout(3600)
 def test_bulk_upload_survives_faults(live, folder, tmp_path):
     tag = folder["tag"]
-    token = live.token("bulk-faults@example.org")
+    email = f"bulk-faults-{tag}@example.org"
+    token = live.token(email)
     proxy = FaultProxy(live.web_port)
     journal = tmp_path / "journal.sqlite"
     report = tmp_path / "report.csv"
@@ -114,7 +115,7 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
 
     def processed() -> int:
         rows = sql(live, "SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u "
-                         "ON u.id = i.owner_id WHERE u.email = 'bulk-faults@example.org' "
+                         f"ON u.id = i.owner_id WHERE u.email = '{email}' "
                          "AND i.state NOT IN ('pending', 'processing')")  # fmt: skip
         return int(rows[0][0])
 
@@ -199,14 +200,14 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
     run = sql(live, "SELECT r.status, r.inserted_entries, r.errored_entries FROM jobs_run r "
               "JOIN specimen_bulk_job j ON j.run_id = r.id WHERE j.id = (SELECT id FROM "
               "specimen_bulk_job j2 WHERE j2.owner_id = (SELECT id FROM accounts_user WHERE "
-              "email = 'bulk-faults@example.org'))")  # fmt: skip
+              f"email = '{email}'))")  # fmt: skip
     assert run == [["S", str(RECORDS), "0"]]  # RunStatusEnum.SUCCESS
 
     # The server's list, the client's report and the database agree; nothing is pending.
     api = Api(live.url, token)
     job_ids = [row[0] for row in sql(
         live, "SELECT j.id FROM specimen_bulk_job j JOIN accounts_user u ON u.id = j.owner_id "
-              "WHERE u.email = 'bulk-faults@example.org'")]  # fmt: skip
+              f"WHERE u.email = '{email}'")]  # fmt: skip
     assert len(job_ids) == 1  # the resumed client reused the batch's Idempotency-Key
     server = outcomes(api, job_ids[0])
     client_report = list(csv.DictReader(report.read_text().splitlines()))
@@ -217,15 +218,18 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         assert row["state"] == server[row["key"]]["state"] == "published"
         assert row["record_id"] == server[row["key"]]["record_id"] == expected
         assert row["doi"] and row["doi"] == server[row["key"]]["doi"]
-    pending = sql(live, "SELECT count(*) FROM specimen_bulk_item WHERE state IN "
+    pending = sql(live, "SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u ON "
+                        f"u.id = i.owner_id WHERE u.email = '{email}' AND i.state IN "
                         "('pending', 'processing')")  # fmt: skip
     assert pending == [["0"]]
-    hits = 0
+    # All searchable: the tag is in the titles of the 2,000, the 5 neighbour records and the
+    # interactive deposit.
+    expected, hits = RECORDS + 5 + 1, 0
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and hits != RECORDS:
+    while time.monotonic() < deadline and hits != expected:
         hits = api.get("/api/records", params={"q": f'"{tag}"', "size": 1}).json()["hits"]["total"]
         time.sleep(1)
-    assert hits == RECORDS
+    assert hits == expected
 
 
 def test_rate_limit_answers_429_with_retry_after(live):
