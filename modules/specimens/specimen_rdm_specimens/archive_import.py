@@ -247,20 +247,24 @@ class SpecimenImporter:
             log.debug("draft %s was already gone", draft_id)
 
     def _include(self, record_id: str) -> list[str]:
-        """Add a published record to the community; reasons it could not be, if any."""
-        from invenio_rdm_records.proxies import current_record_communities_service
+        return include_in_community(self.identity, record_id, self.community)
 
-        processed, errors = current_record_communities_service.add(
-            self.identity, record_id, {"communities": [{"id": self.community}]}
-        )
-        reasons = [f"community {e['community_id']}: {e['message']}" for e in errors]
-        # A community that reviews submissions leaves the inclusion request open.
-        reasons += [
-            f"community {p['community_id']}: inclusion request {p['request_id']} awaits review"
-            for p in processed
-            if p.get("request", {}).get("status") != "accepted"
-        ]
-        return reasons
+
+def include_in_community(identity, record_id: str, community: str, uow=None) -> list[str]:
+    """Add a published record to a community (id or slug); reasons it could not be, if any."""
+    from invenio_rdm_records.proxies import current_record_communities_service
+
+    processed, errors = current_record_communities_service.add(
+        identity, record_id, {"communities": [{"id": community}]}, uow=uow
+    )
+    reasons = [f"community {e['community_id']}: {e['message']}" for e in errors]
+    # A community that reviews submissions leaves the inclusion request open.
+    reasons += [
+        f"community {p['community_id']}: inclusion request {p['request_id']} awaits review"
+        for p in processed
+        if p.get("request", {}).get("status") != "accepted"
+    ]
+    return reasons
 
 
 def _media_links(row: CoreRow) -> list[str]:

@@ -50,19 +50,30 @@ def run_dir(run_id) -> Path:
     return imports_dir() / str(run_id)
 
 
-def _job() -> Job:
-    job = Job.query.filter_by(task=JOB_TYPE_ID).one_or_none()
+def job_row(task: str, title: str, description: str, queue: str) -> Job:
+    """The invenio-jobs Job that runs of `task` belong to (created, inactive, the first time):
+    runs are started by uploads and submissions, never by the scheduler."""
+    job = Job.query.filter_by(task=task).one_or_none()
     if job is None:
         job = Job(
             id=uuid.uuid4(),
-            title="Specimen import",
-            description="Darwin Core Archive / CSV import of specimen records",
-            task=JOB_TYPE_ID,
-            default_queue="celery",
-            active=False,  # started by uploads, never by the scheduler
+            title=title,
+            description=description,
+            task=task,
+            default_queue=queue,
+            active=False,
         )
         db.session.add(job)
     return job
+
+
+def _job() -> Job:
+    return job_row(
+        JOB_TYPE_ID,
+        "Specimen import",
+        "Darwin Core Archive / CSV import of specimen records",
+        "celery",
+    )
 
 
 def start_import(upload: Path, filename: str, user_id: int, *, community=None, dry_run=False):

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from invenio_db import db
 from invenio_jobs.models import Job, Run, RunStatusEnum
 
+from specimen_rdm_specimens.import_jobs import job_row
+
 from .models import BulkJob, JobState
 
 JOB_TYPE_ID = "specimen_bulk_deposit"
@@ -15,18 +17,12 @@ JOB_TYPE_ID = "specimen_bulk_deposit"
 
 
 def _job_row() -> Job:
-    job = Job.query.filter_by(task=JOB_TYPE_ID).one_or_none()
-    if job is None:
-        job = Job(
-            id=uuid.uuid4(),
-            title="Bulk deposit",
-            description="Batches of specimen records submitted to /api/bulk/jobs",
-            task=JOB_TYPE_ID,
-            default_queue="bulk",
-            active=False,  # started by submissions, never by the scheduler
-        )
-        db.session.add(job)
-    return job
+    return job_row(
+        JOB_TYPE_ID,
+        "Bulk deposit",
+        "Batches of specimen records submitted to /api/bulk/jobs",
+        "bulk",
+    )
 
 
 def create_run(job: BulkJob, total: int) -> None:

@@ -25,10 +25,7 @@ from invenio_db import db
 from invenio_db.uow import UnitOfWork
 from invenio_drafts_resources.services.records.uow import ParentRecordCommitOp
 from invenio_files_rest.models import FileInstance, Location, ObjectVersion
-from invenio_rdm_records.proxies import (
-    current_rdm_records_service,
-    current_record_communities_service,
-)
+from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_rdm_records.records.api import RDMRecord
 from invenio_records_resources.services.errors import PermissionDeniedError
 from invenio_records_resources.services.uow import RecordCommitOp, RecordDeleteOp
@@ -37,7 +34,11 @@ from marshmallow import ValidationError
 from opensearchpy import helpers as bulk_helpers
 from sqlalchemy import text, update
 
-from specimen_rdm_specimens.archive_import import depositor_identity, validation_reasons
+from specimen_rdm_specimens.archive_import import (
+    depositor_identity,
+    include_in_community,
+    validation_reasons,
+)
 from specimen_rdm_specimens.custom_fields import QUALITY_FIELD
 from specimen_rdm_specimens.darwin_core_terms import UnknownTermNamespace, canonical_term
 from specimen_rdm_specimens.duplicates import DuplicateSpecimenError
@@ -238,7 +239,11 @@ class JobProcessor:
                 item.doi = (record.get("pids") or {}).get("doi", {}).get("identifier")
                 quality = (record.get("custom_fields") or {}).get(QUALITY_FIELD) or {}
                 item.flags = quality.get("flags") or []
-                item.reasons = self._include(item.record_id, uow) if self.community else []
+                item.reasons = (
+                    include_in_community(self.identity, item.record_id, self.community, uow)
+                    if self.community
+                    else []
+                )
                 item.claimed_at = None
                 item.indexed = False
                 uow.commit()
@@ -267,18 +272,6 @@ class JobProcessor:
         attach_files(draft._record, item, self.location_uri, self.linked)
         # The record itself, not the result's serialised `data` (a marshmallow dump per record).
         return self.service.publish(self.identity, draft.id, uow=uow)._record
-
-    def _include(self, record_id: str, uow) -> list[str]:
-        processed, errors = current_record_communities_service.add(
-            self.identity, record_id, {"communities": [{"id": self.community}]}, uow=uow
-        )
-        reasons = [f"community {e['community_id']}: {e['message']}" for e in errors]
-        reasons += [
-            f"community {p['community_id']}: inclusion request {p['request_id']} awaits review"
-            for p in processed
-            if p.get("request", {}).get("status") != "accepted"
-        ]
-        return reasons
 
     def _finish(self, item_id: int, state: ItemState, **values) -> None:
         db.session.rollback()
