@@ -21,7 +21,9 @@ from .submission import SubmittedRecord, owning_items
 
 def _check(identity, record: SubmittedRecord, publisher: str) -> dict:
     result = {"line": record.line, "key": record.key, "flags": [], "reasons": []}
-    data = record_data(record.data, publisher)
+    data, ignored = record_data(record.data, publisher)
+    if ignored:
+        result["reasons"].append(f"terms not stored: {', '.join(ignored)}")
     try:
         current_rdm_records_service.schema.load(
             data, context={"identity": identity}, raise_errors=True

@@ -83,21 +83,22 @@ def _scalar_text(value) -> str:
     return str(value)
 
 
-def record_data(data: dict, publisher: str) -> dict:
-    """The RDM record a submitted item describes: derived from its Darwin Core terms (term URIs,
-    `dwc:` names or bare names, pre-standard capitalised names included), with its own metadata,
-    custom fields and access merged over."""
+def record_data(data: dict, publisher: str) -> tuple[dict, list[str]]:
+    """The RDM record a submitted item describes, and the terms it does not store: derived from
+    its Darwin Core terms (term URIs, `dwc:` names or bare names, pre-standard capitalised names
+    included), with its own metadata, custom fields and access merged over."""
     files = data.get("files") or []
-    dwc = {}
+    dwc, ignored = {}, []
     for term, value in (data.get("dwc") or {}).items():
         if value is None or value == "":
             continue
         try:
             dwc[canonical_term(term)] = _scalar_text(value)
         except UnknownTermNamespace:
-            continue  # not a Darwin Core / Audubon Core term: not stored, like archive imports
+            ignored.append(term)  # not a Darwin Core / Audubon Core term, as in archive imports
     if dwc:
-        record, _ = record_from_row(dwc, with_files=bool(files), publisher=publisher)
+        record, not_stored = record_from_row(dwc, with_files=bool(files), publisher=publisher)
+        ignored += not_stored
     else:
         record = {
             "metadata": {},
@@ -108,7 +109,7 @@ def record_data(data: dict, publisher: str) -> dict:
     record["metadata"] = {**record["metadata"], **(data.get("metadata") or {})}
     record["custom_fields"] = {**record["custom_fields"], **(data.get("custom_fields") or {})}
     record["access"] = {**record["access"], **(data.get("access") or {})}
-    return record
+    return record, sorted(ignored)
 
 
 def _storage_uri() -> str:
@@ -192,12 +193,13 @@ class JobProcessor:
         rows = db.session.execute(
             text(
                 """
-                UPDATE specimen_bulk_item SET state = 'processing', claimed_at = now(),
+                UPDATE specimen_bulk_item SET state = 'processing',
+                       claimed_at = timezone('utc', now()),
                        attempts = attempts + 1
                 WHERE id IN (
                     SELECT i.id FROM specimen_bulk_item i
                     WHERE i.job_id = :job AND i.state = 'pending' AND i.original_id IS NULL
-                      AND (i.retry_at IS NULL OR i.retry_at <= now())
+                      AND (i.retry_at IS NULL OR i.retry_at <= timezone('utc', now()))
                       AND NOT EXISTS (
                           SELECT 1 FROM jsonb_array_elements(i.files) f
                           LEFT JOIN specimen_bulk_file b
@@ -233,17 +235,17 @@ class JobProcessor:
         self.linked = []
         try:
             with DeferredIndexUnitOfWork() as uow:
-                record = self._publish(item, uow)
+                record, ignored = self._publish(item, uow)
                 item.state = ItemState.PUBLISHED.value
                 item.record_id = record.pid.pid_value
                 item.doi = (record.get("pids") or {}).get("doi", {}).get("identifier")
                 quality = (record.get("custom_fields") or {}).get(QUALITY_FIELD) or {}
                 item.flags = quality.get("flags") or []
-                item.reasons = (
-                    include_in_community(self.identity, item.record_id, self.community, uow)
-                    if self.community
-                    else []
-                )
+                item.reasons = [f"terms not stored: {', '.join(ignored)}"] if ignored else []
+                if self.community:
+                    item.reasons += include_in_community(
+                        self.identity, item.record_id, self.community, uow
+                    )
                 item.claimed_at = None
                 item.indexed = False
                 uow.commit()
@@ -264,14 +266,14 @@ class JobProcessor:
             self._retry_or_fail(item_id, error)
         return False
 
-    def _publish(self, item: BulkItem, uow) -> RDMRecord:
-        data = record_data(item.data or {}, self.publisher)
+    def _publish(self, item: BulkItem, uow) -> tuple[RDMRecord, list[str]]:
+        data, ignored = record_data(item.data or {}, self.publisher)
         draft = self.service.create(self.identity, data, uow=uow)
         if draft.errors:
             raise ItemRejected(_draft_errors(draft.errors))
         attach_files(draft._record, item, self.location_uri, self.linked)
         # The record itself, not the result's serialised `data` (a marshmallow dump per record).
-        return self.service.publish(self.identity, draft.id, uow=uow)._record
+        return self.service.publish(self.identity, draft.id, uow=uow)._record, ignored
 
     def _finish(self, item_id: int, state: ItemState, **values) -> None:
         db.session.rollback()
