@@ -86,15 +86,15 @@ def write_folder(folder: Path, count: int, run: str, jpeg: bytes) -> int:
     return total
 
 
-def baseline(api: Api, count: int, jpeg: bytes) -> float:
+def baseline(api: Api, count: int, jpeg: bytes, run: str = "rest") -> float:
     """Records/s of the one-record-at-a-time REST path (create, upload, publish)."""
     start = time.perf_counter()
     for n in range(count):
-        data = darwin_core_record(f"Baseline {n}", **terms(n, "rest"))
+        data = darwin_core_record(f"Baseline {run} {n}", **terms(n, run))
         response = api.post("/api/records", json=data)
         assert response.status_code == 201, response.text
         draft = response.json()
-        upload(api, draft["id"], f"rest-{n}.jpg", distinct(jpeg, f"rest-{n}"))
+        upload(api, draft["id"], f"{run}-{n}.jpg", distinct(jpeg, f"{run}-{n}"))
         publish(api, draft["id"])
     return count / (time.perf_counter() - start)
 
@@ -168,7 +168,7 @@ def main() -> None:
         print(
             f"bench: images of {len(jpeg):,} B (19956.jpg enlarged), one per specimen", flush=True
         )
-        baseline(api, 3, jpeg)  # warm-up
+        baseline(api, 3, jpeg, run="warm-up")
         rest = baseline(api, args.baseline, jpeg)
         print(
             f"bulk_deposit: per-record REST baseline {rest:.2f} records/s ({args.baseline} records)"
