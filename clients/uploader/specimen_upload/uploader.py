@@ -23,6 +23,8 @@ from .sources import LocalFile, SourceRecord
 
 REPORT_COLUMNS = ("key", "line", "state", "record_id", "doi", "existing", "conflict", "reasons")
 FINAL_JOB_STATES = ("finished", "cancelled")
+RECORDS_POLL_INTERVAL = 5.0
+"""Seconds between two looks at the jobs' counts while files are uploaded."""
 
 
 @dataclass
@@ -121,6 +123,8 @@ class Uploader:
         self.journal = journal
         self.settings = settings
         self.sources: dict[str, LocalFile] = {}
+        self._jobs: list[str] = []
+        self._last_poll = time.monotonic()
 
     def prepare(self, records: list[SourceRecord]) -> None:
         """Hash the images and write the records and files into the journal (once)."""
@@ -141,7 +145,7 @@ class Uploader:
         all_files = [f for b in batches for f in self.journal.batch_files(b)]
         progress = Progress(len(self.journal.outcomes()), sum(size for _, size, _, _ in all_files))
         progress.bytes_done = sum(size for _, size, _, done in all_files if done)
-        jobs = []
+        jobs = self._jobs = []
         for number in batches:
             batch = self.journal.batch(number, lambda: str(uuid.uuid4()))
             if batch["job_id"] is None:
@@ -150,11 +154,11 @@ class Uploader:
                 )
                 self.journal.set_batch(number, job_id=job["id"], state="submitted")
                 batch["job_id"] = job["id"]
+            jobs.append(batch["job_id"])
             if batch["state"] != "closed":
                 self._upload_files(number, progress)
                 self.api.close(batch["job_id"])
                 self.journal.set_batch(number, state="closed")
-            jobs.append(batch["job_id"])
         self._wait(jobs, progress)
         for job_id in jobs:
             self.journal.record_outcomes(self.api.outcomes(job_id))
@@ -166,6 +170,16 @@ class Uploader:
         with ThreadPoolExecutor(self.settings.concurrency) as pool:
             for future in [pool.submit(self._upload_one, f, progress) for f in pending]:
                 future.result()
+                self._poll_records(progress)
+
+    def _poll_records(self, progress: Progress) -> None:
+        """While files go up, ask the jobs now and then how many records are done."""
+        now = time.monotonic()
+        if now - self._last_poll < RECORDS_POLL_INTERVAL:
+            return
+        self._last_poll = now
+        states = [self.api.job(job_id) for job_id in self._jobs]
+        progress.set_records(sum(s["counts"]["total"] - s["counts"]["pending"] for s in states))
 
     def _local(self, sha256: str, size: int, source: str) -> LocalFile:
         if sha256 in self.sources:
