@@ -51,6 +51,13 @@ from .reconciliation import counts
 
 log = logging.getLogger(__name__)
 
+MISSING_FILES = """
+    FROM jsonb_array_elements(i.files) f
+    LEFT JOIN specimen_bulk_file b
+      ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256' AND b.complete
+    WHERE b.sha256 IS NULL"""
+"""SQL (after SELECT): the declared files of item `i` whose upload is not complete."""
+
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = (10, 60, 300)
 """Seconds before the second, third, ... attempt after an unexpected error."""
@@ -192,7 +199,7 @@ class JobProcessor:
         """Claim up to `limit` pending items whose files are complete; their ids."""
         rows = db.session.execute(
             text(
-                """
+                f"""
                 UPDATE specimen_bulk_item SET state = 'processing',
                        claimed_at = timezone('utc', now()),
                        attempts = attempts + 1
@@ -200,12 +207,7 @@ class JobProcessor:
                     SELECT i.id FROM specimen_bulk_item i
                     WHERE i.job_id = :job AND i.state = 'pending' AND i.original_id IS NULL
                       AND (i.retry_at IS NULL OR i.retry_at <= timezone('utc', now()))
-                      AND NOT EXISTS (
-                          SELECT 1 FROM jsonb_array_elements(i.files) f
-                          LEFT JOIN specimen_bulk_file b
-                            ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256'
-                           AND b.complete
-                          WHERE b.sha256 IS NULL)
+                      AND NOT EXISTS (SELECT 1 {MISSING_FILES})
                     ORDER BY i.line LIMIT :limit FOR UPDATE SKIP LOCKED)
                 RETURNING id
                 """
@@ -366,20 +368,12 @@ def reject_missing_files(job_id) -> int:
     """After the client closed the job: items whose files never arrived are rejected."""
     result = db.session.execute(
         text(
-            """
+            f"""
             UPDATE specimen_bulk_item i SET state = 'rejected', reasons = (
                 SELECT jsonb_agg('files.' || (f->>'key') || ': the file (sha256 '
-                                 || (f->>'sha256') || ') was never uploaded')
-                FROM jsonb_array_elements(i.files) f
-                LEFT JOIN specimen_bulk_file b
-                  ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256' AND b.complete
-                WHERE b.sha256 IS NULL)
+                                 || (f->>'sha256') || ') was never uploaded') {MISSING_FILES})
             WHERE i.job_id = :job AND i.state = 'pending' AND i.original_id IS NULL
-              AND EXISTS (
-                SELECT 1 FROM jsonb_array_elements(i.files) f
-                LEFT JOIN specimen_bulk_file b
-                  ON b.owner_id = i.owner_id AND b.sha256 = f->>'sha256' AND b.complete
-                WHERE b.sha256 IS NULL)
+              AND EXISTS (SELECT 1 {MISSING_FILES})
             """
         ),
         {"job": job_id},

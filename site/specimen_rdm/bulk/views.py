@@ -172,11 +172,16 @@ def _page_args() -> tuple[int, int, str | None]:
     return page, size, state
 
 
-def _wants_csv() -> bool:
+def _download_format() -> str | None:
+    """`csv` or `json` for a whole-list download (`?format=`, or `Accept: text/csv`), else None
+    for a page of JSON."""
     fmt = request.args.get("format")
+    if fmt and fmt not in ("csv", "json"):
+        raise BulkError("format must be csv or json.")
     if fmt:
-        return fmt == "csv"
-    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+        return fmt
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    return "csv" if best == "text/csv" else None
 
 
 @blueprint.route("/jobs/<job_id>/records", methods=["GET"])
@@ -184,10 +189,8 @@ def job_records(job_id):
     """Every submitted key with its outcome (paginated JSON, or the whole list as a download)."""
     job = _job(job_id)
     page, size, state = _page_args()
-    fmt = request.args.get("format")
-    if fmt and fmt not in ("csv", "json"):
-        raise BulkError("format must be csv or json.")
-    if _wants_csv() or fmt == "json":
+    fmt = _download_format()
+    if fmt:
         everything = reconciliation.rows(db.session, job, state)
         if fmt == "json":
             response = jsonify({"job": str(job.id), "records": everything})
