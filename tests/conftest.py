@@ -32,6 +32,8 @@ def live(datacite):
             "INVENIO_OAISERVER_PAGE_SIZE": str(OAI_PAGE_SIZE),
         }
     )
+    # The ML tests register pipelines by writing this file (re-read by the workers).
+    instance.extra_env["INVENIO_MLMODELS_PIPELINES_FILE"] = str(instance.pipelines_file)
     instance.prepare()
     try:
         instance.start()

@@ -57,6 +57,11 @@ class LiveInstance:
         return ROOT / "var" / self.name
 
     @property
+    def pipelines_file(self) -> Path:
+        """This run's ML pipeline registry (absent: no pipelines)."""
+        return self.var / "pipelines.yaml"
+
+    @property
     def index_prefix(self) -> str:
         """Prefix of this run's search indices (never a prefix of the development ones)."""
         return "test-" + self.name.replace("_", "-") + "-"

@@ -6,6 +6,11 @@ from invenio_rdm_records.config import RDM_FACETS as _RDM_FACETS
 from invenio_rdm_records.config import RDM_SEARCH as _RDM_SEARCH
 
 from specimen_rdm_annotations.record_summary import ANNOTATION_FACETS, ANNOTATION_FIELD_ALIASES
+from specimen_rdm_mlmodels.model_search import (
+    MODEL_FACET_NAMES,
+    MODEL_FACETS,
+    MODEL_FIELD_ALIASES,
+)
 from specimen_rdm_specimens.facets import (
     SPECIMEN_FACET_NAMES,
     SPECIMEN_FACETS,
@@ -17,6 +22,7 @@ FIELD_ALIASES = {
     "concept_doi": "parent.pids.doi.identifier",
     **SPECIMEN_FIELD_ALIASES,
     **ANNOTATION_FIELD_ALIASES,
+    **MODEL_FIELD_ALIASES,
 }
 """`doi:"10.1234/abc"` instead of `pids.doi.identifier:"10.1234/abc"`, `family:Fagaceae` instead
 of `custom_fields.specimen\\:quality.interpreted.taxon.family:Fagaceae`."""
@@ -31,13 +37,18 @@ def _with_aliases(parser_factory: partial) -> partial:
     return partial(parser_factory.func, *parser_factory.args, **keywords)
 
 
-RDM_FACETS = {**_RDM_FACETS, **SPECIMEN_FACETS, **ANNOTATION_FACETS}
-"""InvenioRDM's facets plus the specimen facets (taxon, country, year, quality flags, ...) and
-"annotated with"."""
+RDM_FACETS = {**_RDM_FACETS, **SPECIMEN_FACETS, **ANNOTATION_FACETS, **MODEL_FACETS}
+"""InvenioRDM's facets plus the specimen facets (taxon, country, year, quality flags, ...),
+"annotated with" and the model facets (task, framework, use case)."""
 
 RDM_SEARCH = {
     **_RDM_SEARCH,
-    "facets": [*_RDM_SEARCH["facets"], *SPECIMEN_FACET_NAMES, *ANNOTATION_FACETS],
+    "facets": [
+        *_RDM_SEARCH["facets"],
+        *SPECIMEN_FACET_NAMES,
+        *ANNOTATION_FACETS,
+        *MODEL_FACET_NAMES,
+    ],
     "query_parser_cls": _with_aliases(_RDM_SEARCH["query_parser_cls"]),
 }
 """InvenioRDM's record search (facets, sorts, restricted internal-notes fields) with specimen

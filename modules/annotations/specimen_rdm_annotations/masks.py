@@ -62,7 +62,8 @@ def _png(content: bytes, name: str, problems: list[Problem]) -> np.ndarray | Non
         return None
 
 
-def _annotation(mask: np.ndarray, category: str, extra: dict | None = None) -> dict:
+def mask_annotation(mask: np.ndarray, category: str, extra: dict | None = None) -> dict:
+    """Annotation data (mask selector with RLE, box and area; body category) of a boolean mask."""
     rle = mask_to_rle(mask)
     encoded = {"size": rle["size"], "counts": rle["counts"].encode()}
     data = {
@@ -116,7 +117,7 @@ def read_masks(data: bytes, label_map: Mapping[int, str] | None = None) -> Parse
                 index = len(parsed.annotations)
                 parsed.annotations.append(
                     ParsedAnnotation(
-                        index, image_stem, _annotation(mask, instance["category"]), name
+                        index, image_stem, mask_annotation(mask, instance["category"]), name
                     )
                 )
                 continue
@@ -130,7 +131,7 @@ def read_masks(data: bytes, label_map: Mapping[int, str] | None = None) -> Parse
             for value in values:
                 if value in labels:
                     index = len(parsed.annotations)
-                    data = _annotation(mask == value, labels[value], {"mask_value": value})
+                    data = mask_annotation(mask == value, labels[value], {"mask_value": value})
                     parsed.annotations.append(
                         ParsedAnnotation(index, image_stem, data, f"{name}:value {value}")
                     )

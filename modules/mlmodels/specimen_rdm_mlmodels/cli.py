@@ -1,0 +1,29 @@
+"""`invenio mlmodels ...`: instance setup of the ML module."""
+
+import click
+from flask.cli import with_appcontext
+from invenio_rdm_records.proxies import current_rdm_records
+from invenio_records_resources.services.custom_fields.mappings import Mapping
+from invenio_search import current_search_client
+from invenio_search.engine import dsl
+from invenio_search.utils import build_alias_name
+
+from .custom_fields import MODEL_CUSTOM_FIELDS
+
+
+@click.group()
+def mlmodels() -> None:
+    """ML model records, pipelines and training."""
+
+
+@mlmodels.command("setup")
+@with_appcontext
+def setup() -> None:
+    """Add the `ml:` fields to the record and draft indices of an existing instance."""
+    names = [field.name for field in MODEL_CUSTOM_FIELDS]
+    properties = Mapping.properties_for_fields(names, MODEL_CUSTOM_FIELDS)
+    service = current_rdm_records.records_service
+    for record_cls in (service.config.record_cls, service.config.draft_cls):
+        index = dsl.Index(build_alias_name(record_cls.index._name), using=current_search_client)
+        index.put_mapping(body={"properties": properties})
+    click.echo(f"mlmodels: {len(names)} model fields in the record indices")

@@ -1,0 +1,40 @@
+"""Flask extension: settings, the pipeline registry and the use-case vocabulary."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import config
+from .model_runtime import runtime_cache
+from .pipeline_registry import PipelineRegistry
+from .use_cases import UseCase, load_use_cases
+
+
+class SpecimenMLModels:
+    """Holds the pipeline registry; files default to the instance's `app_data/`."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        """Initialise the extension, if given an app."""
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Set defaults and open the registry."""
+        for name in dir(config):
+            if name.startswith("MLMODELS_"):
+                app.config.setdefault(name, getattr(config, name))
+        self.app = app
+        runtime_cache.size = app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
+        self.registry = PipelineRegistry(self._app_data(app, "PIPELINES_FILE", "pipelines.yaml"))
+        app.extensions["specimen-mlmodels"] = self
+
+    @staticmethod
+    def _app_data(app: Flask, setting: str, name: str) -> Path:
+        return Path(
+            app.config[f"MLMODELS_{setting}"] or Path(app.instance_path) / "app_data" / name
+        )
+
+    @property
+    def use_cases(self) -> dict[str, UseCase]:
+        """`{id: UseCase}` of the use-case vocabulary."""
+        return load_use_cases(str(self._app_data(self.app, "USE_CASES_FILE", "ml_use_cases.yaml")))

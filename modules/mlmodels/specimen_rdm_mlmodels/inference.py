@@ -1,0 +1,206 @@
+"""Run a model record on a record's images and store what it finds as annotations.
+
+Every machine annotation carries the model record id and version, the job id, its score and
+the checksum of the file it was computed on. A record's file that already has annotations of
+this model version for this checksum is skipped, so running a pipeline twice (or the same
+model on a re-published record whose image did not change) writes nothing new. A transaction
+lock per (record, model version) keeps two workers from writing the same results at once.
+"""
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from flask import current_app
+from invenio_db import db
+from invenio_rdm_records.proxies import current_rdm_records_service
+from invenio_rdm_records.records.api import RDMRecord
+from PIL import Image
+from sqlalchemy import text
+
+from specimen_rdm_annotations.annotation_store import (
+    annotations_of,
+    create_annotations,
+    index_annotations,
+)
+from specimen_rdm_annotations.masks import mask_annotation
+from specimen_rdm_annotations.proxies import current_annotations
+from specimen_rdm_annotations.services.components import now_iso
+from specimen_rdm_annotations.target_access import resolve_target
+from specimen_rdm_annotations.target_files import image_files
+from specimen_rdm_annotations.validation import has_errors, validate_annotations
+
+from .custom_fields import MODEL_RESOURCE_TYPE
+from .model_runtime import ModelLoadError, runtime_cache, select_device
+
+SUPPORTED_TASKS = ("semantic-segmentation",)
+SUPPORTED_FORMATS = ("torchscript",)
+
+
+class InferenceError(ValueError):
+    """A model or an image cannot be used: what and why (the job reports it per item)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A published model record ready to run: its reference, labels and runtime."""
+
+    record: str
+    version: str
+    labels: list[dict]
+    runtime: object
+
+    def reference(self) -> dict:
+        """What machine annotations store as their model."""
+        return {"record": self.record, "version": self.version}
+
+
+def model_record(record_id: str | None, latest_of: str | None) -> RDMRecord:
+    """The published model record: by id, or the latest version of a concept (parent) id."""
+    from invenio_access.permissions import system_identity
+
+    try:
+        if latest_of:
+            item = current_rdm_records_service.read_latest(system_identity, latest_of)
+        else:
+            item = current_rdm_records_service.read(system_identity, record_id)
+    except Exception as error:
+        raise InferenceError(f"model: no published record '{latest_of or record_id}'") from error
+    return item._record
+
+
+def load_model(record: RDMRecord, threshold: float, device: str) -> LoadedModel:
+    """Check that `record` is a runnable model and load its weights (cached by checksum)."""
+    recid = record.pid.pid_value
+    resource_type = (record.metadata.get("resource_type") or {}).get("id")
+    custom = record.get("custom_fields") or {}
+    if resource_type != MODEL_RESOURCE_TYPE:
+        raise InferenceError(f"model: record {recid} is not a model (type {resource_type})")
+    task = custom.get("ml:task")
+    if task not in SUPPORTED_TASKS:
+        raise InferenceError(f"model: task '{task}' of {recid} has no runtime here yet")
+    if custom.get("ml:weight_format") not in SUPPORTED_FORMATS:
+        raise InferenceError(
+            f"model: weight format '{custom.get('ml:weight_format')}' of {recid} is not "
+            f"one of {', '.join(SUPPORTED_FORMATS)}"
+        )
+    key = custom.get("ml:weights_file")
+    file_record = record.files.get(key) if key else None
+    if file_record is None or file_record.file is None:
+        raise InferenceError(f"model: weights file '{key}' is not a file of {recid}")
+
+    def read_weights() -> bytes:
+        with file_record.open_stream("rb") as stream:
+            return stream.read()
+
+    try:
+        runtime = runtime_cache.get(
+            file_record.file.checksum,
+            read_weights,
+            custom.get("ml:input") or {},
+            threshold,
+            select_device(device),
+        )
+    except ModelLoadError as error:
+        raise InferenceError(f"model: {recid} {key}: {error}") from error
+    return LoadedModel(recid, str(record.versions.index), custom.get("ml:labels") or [], runtime)
+
+
+def read_image(file_record, max_pixels: int) -> np.ndarray:
+    """The image as an RGB array; InferenceError for a file that is not a usable image."""
+    with file_record.open_stream("rb") as stream:
+        data = stream.read()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InferenceError(
+                    f"{width}×{height} pixels is more than the limit of {max_pixels}"
+                )
+            return np.asarray(image.convert("RGB"))
+    except InferenceError:
+        raise
+    except Exception as error:  # Pillow raises many types for broken files
+        raise InferenceError(f"unreadable image: {error}") from error
+
+
+def _done_checksums(recid: str, model: LoadedModel) -> set[str]:
+    """Checksums of the files this model version has already annotated on this record."""
+    done = set()
+    for annotation in annotations_of(recid):
+        creator = annotation.get("creator") or {}
+        if creator.get("type") == "model" and creator.get("model") == model.reference():
+            done.add((annotation.get("attributes") or {}).get("file_checksum"))
+    return done
+
+
+def _category(labels: list[dict], index: int) -> str:
+    for label in labels:
+        if label.get("index") == index:
+            return label.get("category") or label["name"]
+    return "plant"
+
+
+def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> dict:
+    """Run `model` on the images of published record `recid`; counts of what happened.
+
+    Raises InferenceError when the record is gone; a broken image is reported in the counts
+    (`errors`) and the record's other images are still annotated.
+    """
+    record = resolve_target(recid)
+    if record is None:
+        raise InferenceError(f"record: no published record with id '{recid}'")
+    lock_key = f"mlmodels:{recid}:{model.record}:{model.version}"
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": lock_key})
+    done = _done_checksums(recid, model)
+    counts = {"images": 0, "skipped": 0, "created": 0, "errors": []}
+    todo, arrays = [], []
+    max_pixels = current_app.config["MLMODELS_MAX_IMAGE_PIXELS"]
+    for key, target in image_files(record).items():
+        counts["images"] += 1
+        checksum = target.file_record.file.checksum
+        if checksum in done:
+            counts["skipped"] += 1
+            continue
+        try:
+            arrays.append(read_image(target.file_record, max_pixels))
+        except InferenceError as error:
+            counts["errors"].append({"file": key, "reason": str(error)})
+            continue
+        todo.append((target, checksum))
+    if not todo:
+        db.session.commit()
+        return counts
+    predictions = model.runtime.predict(
+        arrays, batch_size=current_app.config["MLMODELS_INFERENCE_BATCH_SIZE"]
+    )
+    category = _category(model.labels, 0)
+    status = {"state": "proposed", "by": "system", "at": now_iso()}
+    annotations = []
+    for (target, checksum), prediction in zip(todo, predictions, strict=True):
+        if int(prediction.mask.sum()) < pipeline.min_area:
+            continue
+        data = mask_annotation(prediction.mask, category, {"file_checksum": checksum})
+        data["target"].update(
+            {"record": recid, "file": target.key, "width": target.width, "height": target.height}
+        )
+        data["body"]["category_set"] = pipeline.category_set
+        data.update(
+            {
+                "motivation": "classifying",
+                "score": round(float(prediction.score), 4),
+                "creator": {"type": "model", "model": model.reference(), "job": job_id},
+                "status": status,
+            }
+        )
+        annotations.append(data)
+    problems = validate_annotations(annotations, current_annotations.category_sets)
+    if has_errors(problems):
+        first = next(p for p in problems if p.severity == "error")
+        raise InferenceError(f"annotations: {first.field}: {first.reason}")
+    created = create_annotations(annotations)
+    db.session.commit()
+    index_annotations(created)
+    current_rdm_records_service.indexer.index(record)
+    counts["created"] = len(created)
+    return counts

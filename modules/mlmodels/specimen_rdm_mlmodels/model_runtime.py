@@ -1,0 +1,154 @@
+"""Loading model weights in a worker and running them on images, on CUDA when present.
+
+Weights are TorchScript archives (no model code needed to run them). A worker keeps the last
+few loaded models, keyed by the weights file's checksum, so a pipeline over thousands of records
+loads its model once. Images are resized to the model's input size ("stretch"), normalised
+with the model's mean/std, run in batches, and the probabilities are resized back to each
+image's own size before thresholding.
+"""
+
+import io
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+logger = logging.getLogger(__name__)
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+class ModelLoadError(Exception):
+    """The weights cannot be loaded (not TorchScript, truncated, corrupt)."""
+
+
+def select_device(preference: str = "auto") -> torch.device:
+    """CUDA when asked for ("cuda", "auto") and available; otherwise the CPU.
+
+    A worker without a GPU that is asked for "cuda" runs on the CPU (and says so in its log)
+    rather than failing the job.
+    """
+    available = torch.cuda.is_available()
+    if preference == "cuda" and not available:
+        logger.warning("CUDA requested but not available: running on the CPU")
+    return torch.device("cuda" if preference in ("cuda", "auto") and available else "cpu")
+
+
+def load_torchscript(data: bytes, device: torch.device) -> torch.jit.ScriptModule:
+    """The TorchScript module in `data`, in eval mode on `device`."""
+    if not data:
+        raise ModelLoadError("weights are empty")
+    try:
+        module = torch.jit.load(io.BytesIO(data), map_location=device)
+    except Exception as error:  # torch raises RuntimeError, ValueError, zipfile errors...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelLoadError(f"weights are not a TorchScript archive ({reason})") from None
+    return module.eval()
+
+
+def preprocess(images: Sequence[np.ndarray], input_spec: dict) -> torch.Tensor:
+    """N×3×H×W float tensor: RGB uint8 images resized to the input size and normalised."""
+    height, width = input_spec.get("size") or (128, 128)
+    mean = torch.tensor(input_spec.get("mean") or IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(input_spec.get("std") or IMAGENET_STD).view(1, 3, 1, 1)
+    resized = [
+        F.interpolate(
+            torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255,
+            size=(height, width),
+            mode="bilinear",
+            align_corners=False,
+        )
+        for image in images
+    ]
+    return (torch.cat(resized) - mean) / std
+
+
+def masks_at(probabilities: torch.Tensor, sizes: Sequence[tuple[int, int]], threshold: float):
+    """Per image: the probability map resized to (height, width), and its thresholded mask."""
+    for probability, size in zip(probabilities, sizes, strict=True):
+        full = F.interpolate(probability[None], size=size, mode="bilinear", align_corners=False)
+        full = full[0, 0].float().cpu().numpy()
+        yield full, full > threshold
+
+
+@dataclass
+class Prediction:
+    """One image's result: the mask at the image's size and its confidence."""
+
+    mask: np.ndarray
+    score: float
+
+
+class SegmentationRuntime:
+    """A loaded binary segmentation model with its input spec and threshold."""
+
+    def __init__(self, module, input_spec: dict, threshold: float, device: torch.device) -> None:
+        """Runtime of `module` (already on `device`)."""
+        self.module = module
+        self.input_spec = input_spec
+        self.threshold = threshold
+        self.device = device
+
+    def predict(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[Prediction]:
+        """Masks of RGB uint8 images (any sizes), computed `batch_size` images at a time.
+
+        The score is the mean probability inside the predicted mask (0.0 for an empty mask).
+        """
+        results = []
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode():
+            for first in range(0, len(images), batch_size):
+                chunk = images[first : first + batch_size]
+                batch = preprocess(chunk, self.input_spec)
+                if cuda:
+                    batch = batch.pin_memory()
+                logits = self.module(batch.to(self.device, non_blocking=cuda))
+                probabilities = torch.sigmoid(logits[:, :1])
+                sizes = [image.shape[:2] for image in chunk]
+                for full, mask in masks_at(probabilities, sizes, self.threshold):
+                    score = float(full[mask].mean()) if mask.any() else 0.0
+                    results.append(Prediction(mask=mask, score=score))
+        return results
+
+
+class RuntimeCache:
+    """The last `size` loaded runtimes, by weights checksum (thread-safe)."""
+
+    def __init__(self, size: int = 4) -> None:
+        """An empty cache holding at most `size` models."""
+        self.size = size
+        self._entries: OrderedDict[tuple, SegmentationRuntime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        checksum: str,
+        load: Callable[[], bytes],
+        input_spec: dict,
+        threshold: float,
+        device: torch.device,
+    ) -> SegmentationRuntime:
+        """The runtime of these weights; `load()` is called only when they are not cached."""
+        key = (checksum, str(device))
+        with self._lock:
+            runtime = self._entries.get(key)
+            if runtime is None:
+                module = load_torchscript(load(), device)
+                runtime = SegmentationRuntime(module, input_spec, threshold, device)
+                self._entries[key] = runtime
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(key)
+        if runtime.threshold != threshold or runtime.input_spec != input_spec:
+            return SegmentationRuntime(runtime.module, input_spec, threshold, device)
+        return runtime
+
+
+runtime_cache = RuntimeCache()
+"""The worker's cache (its size follows MLMODELS_RUNTIME_CACHE_SIZE, set by the extension)."""

@@ -1,0 +1,85 @@
+"""Remote use of a model: predictions on an uploaded image, returned and never stored.
+
+The answer is the annotations the model would have written, as a W3C AnnotationPage or a COCO
+results list, about the uploaded file (not a repository record).
+"""
+
+import io
+
+from flask import current_app
+from invenio_rdm_records.proxies import current_rdm_records_service
+from PIL import Image
+
+from specimen_rdm_annotations.coco import write_coco
+from specimen_rdm_annotations.interchange import ExportImage
+from specimen_rdm_annotations.masks import mask_annotation
+from specimen_rdm_annotations.proxies import current_annotations
+from specimen_rdm_annotations.w3c import write_annotation_page
+
+from .inference import InferenceError, load_model, read_image
+
+FORMATS = ("w3c", "coco")
+UPLOAD = "upload"
+
+
+class _Upload:
+    """The uploaded bytes, opened as a record file is."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def open_stream(self, mode: str):
+        return io.BytesIO(self.data)
+
+
+def predict(identity, model_id: str, data: bytes, filename: str, fmt: str) -> dict | list:
+    """Run model record `model_id` (which `identity` may read) on one image; the annotations."""
+    item = current_rdm_records_service.read(identity, model_id)
+    record = item._record
+    if not current_rdm_records_service.check_permission(identity, "read_files", record=record):
+        raise InferenceError("model: you may not use this model's weights")
+    if fmt not in FORMATS:
+        raise InferenceError(f"format: '{fmt}' is not one of {', '.join(FORMATS)}")
+    if len(data) > current_app.config["MLMODELS_PREDICT_MAX_BYTES"]:
+        raise InferenceError(
+            f"file: {len(data)} bytes is more than the limit of "
+            f"{current_app.config['MLMODELS_PREDICT_MAX_BYTES']}"
+        )
+    try:
+        Image.open(io.BytesIO(data)).verify()
+    except Exception as error:
+        raise InferenceError(f"file: not an image Pillow can read ({error})") from None
+    pixels = read_image(_Upload(data), current_app.config["MLMODELS_MAX_IMAGE_PIXELS"])
+    model = load_model(record, 0.5, current_app.config["MLMODELS_DEVICE"])
+    height, width = pixels.shape[:2]
+    [prediction] = model.runtime.predict([pixels], batch_size=1)
+    labels = model.labels or [{"index": 0, "name": "plant"}]
+    label = labels[0]
+    category = label.get("category") or label["name"]
+    category_set = label.get("category_set") or "herbarium"
+    annotations = []
+    if prediction.mask.any():
+        data = mask_annotation(prediction.mask, category)
+        data["target"].update(
+            {"record": UPLOAD, "file": filename, "width": width, "height": height}
+        )
+        data["body"]["category_set"] = category_set
+        data.update(
+            {
+                "score": round(float(prediction.score), 4),
+                "motivation": "classifying",
+                "creator": {"type": "model", "model": model.reference()},
+            }
+        )
+        annotations.append(data)
+    image = ExportImage(1, UPLOAD, filename, width, height, None)
+    if fmt == "coco":
+        categories = current_annotations.category_sets.get(category_set, {})
+        ordered = sorted(categories.values(), key=lambda c: c.id)
+        return write_coco([image], annotations, ordered, results=True)
+    return write_annotation_page(
+        image,
+        [(f"prediction-{i + 1}", a) for i, a in enumerate(annotations)],
+        f"{current_app.config['SITE_API_URL']}/models/{model_id}/predict",
+        lambda annotation_id: f"urn:specimen-rdm:{annotation_id}",
+    )

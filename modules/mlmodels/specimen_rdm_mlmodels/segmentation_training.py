@@ -1,0 +1,237 @@
+"""Training a binary segmentation model (TinyUNet) on image + mask samples.
+
+Reproducible: the split (train / validation / test) is a seeded shuffle of the sorted sample
+keys, and torch, numpy and Python are seeded from the same seed. Images are resized to a square
+`image_size` for training ("stretch"); the loss is BCE + soft Dice; the weights of the epoch with
+the best validation IoU are kept. Every split is evaluated at the images' original resolution
+(probabilities resized back, thresholded), with the metrics of `segmentation_metrics`.
+"""
+
+import io
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .evaluation_plots import iou_bars_png, loss_curve_png
+from .model_runtime import IMAGENET_MEAN, IMAGENET_STD, masks_at, preprocess, select_device
+from .segmentation_metrics import iou, summarise
+from .segmentation_net import TinyUNet
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class TrainingConfig:
+    """Hyperparameters (stored with the model, so a run can be repeated exactly)."""
+
+    image_size: int = 128
+    epochs: int = 30
+    batch_size: int = 4
+    learning_rate: float = 3e-3
+    seed: int = 0
+    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    width: int = 16
+    threshold: float = 0.5
+    augment: bool = True
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        """Refuse values no training can use."""
+        if self.image_size < 8 or self.image_size % 8:
+            raise ValueError("image_size must be a multiple of 8, at least 8")
+        if self.epochs < 1 or self.batch_size < 1 or self.width < 1:
+            raise ValueError("epochs, batch_size and width must be at least 1")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError("learning_rate must be between 0 and 1")
+        if not 0 < self.threshold < 1:
+            raise ValueError("threshold must be between 0 and 1")
+        self.fractions = tuple(float(f) for f in self.fractions)
+        if len(self.fractions) != 3 or min(self.fractions) <= 0:
+            raise ValueError("fractions must be three positive shares (train, validation, test)")
+
+    def to_dict(self) -> dict:
+        """JSON-ready configuration."""
+        data = asdict(self)
+        data["fractions"] = list(self.fractions)
+        return data
+
+
+@dataclass
+class Sample:
+    """One training image (H×W×3 uint8) and its mask (H×W bool)."""
+
+    key: str
+    image: np.ndarray
+    mask: np.ndarray
+
+
+@dataclass
+class TrainingResult:
+    """Weights, metrics and everything needed to document and repeat the training."""
+
+    torchscript: bytes
+    metrics: dict
+    split: dict[str, list[str]]
+    config: dict
+    history: list[dict]
+    input_spec: dict
+    labels: list[str]
+    seconds: float
+    images_per_second: float
+    device: str
+    per_image_iou: dict[str, float] = field(default_factory=dict)
+    plots: dict[str, bytes] = field(default_factory=dict)
+
+
+def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> dict[str, list]:
+    """Seeded split of the keys into train / validation / test, none empty."""
+    ordered = sorted(keys)
+    if len(ordered) < 3:
+        raise ValueError(f"training needs at least 3 annotated images, got {len(ordered)}")
+    random.Random(seed).shuffle(ordered)
+    total = sum(fractions)
+    n_validation = max(1, round(len(ordered) * fractions[1] / total))
+    n_test = max(1, round(len(ordered) * fractions[2] / total))
+    n_train = len(ordered) - n_validation - n_test
+    if n_train < 1:
+        n_train, n_validation = 1, len(ordered) - 1 - n_test
+    return {
+        "train": sorted(ordered[:n_train]),
+        "validation": sorted(ordered[n_train : n_train + n_validation]),
+        "test": sorted(ordered[n_train + n_validation :]),
+    }
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _tensors(samples: Sequence[Sample], spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    images = preprocess([s.image for s in samples], spec)
+    size = tuple(spec["size"])
+    masks = torch.cat(
+        [
+            F.interpolate(torch.from_numpy(s.mask)[None, None].float(), size=size, mode="nearest")
+            for s in samples
+        ]
+    )
+    return images, masks
+
+
+def _loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    bce = F.binary_cross_entropy_with_logits(logits, masks)
+    probabilities = torch.sigmoid(logits)
+    intersection = (probabilities * masks).sum(dim=(1, 2, 3))
+    total = probabilities.sum(dim=(1, 2, 3)) + masks.sum(dim=(1, 2, 3))
+    return bce + (1 - (2 * intersection + 1) / (total + 1)).mean()
+
+
+def predict_masks(model, samples: Sequence[Sample], spec: dict, threshold: float, device):
+    """Masks of the samples at their original sizes."""
+    model.eval()
+    masks = []
+    with torch.inference_mode():
+        for sample in samples:
+            logits = model(preprocess([sample.image], spec).to(device))
+            sizes = [sample.image.shape[:2]]
+            masks.extend(mask for _, mask in masks_at(torch.sigmoid(logits), sizes, threshold))
+    return masks
+
+
+def train_segmentation(
+    samples: Sequence[Sample],
+    config: TrainingConfig,
+    progress: Callable[[int, int, float, float], None] | None = None,
+    label: str = "plant",
+) -> TrainingResult:
+    """Train, keep the best epoch by validation IoU, evaluate every split, script the model.
+
+    `progress(epoch, epochs, mean training loss, validation IoU)` is called after each epoch.
+    """
+    by_key = {sample.key: sample for sample in samples}
+    if len(by_key) != len(samples):
+        raise ValueError("sample keys must be unique")
+    split = split_keys(list(by_key), config.fractions, config.seed)
+    device = select_device(config.device)
+    _seed(config.seed)
+    spec = {
+        "size": [config.image_size, config.image_size],
+        "channels": 3,
+        "mean": IMAGENET_MEAN,
+        "std": IMAGENET_STD,
+        "resize": "stretch",
+    }
+    parts = {name: [by_key[k] for k in keys] for name, keys in split.items()}
+    images, masks = _tensors(parts["train"], spec)
+    model = TinyUNet(width=config.width).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    generator = torch.Generator().manual_seed(config.seed)
+    truths = [s.mask for s in parts["validation"]]
+    best_iou, best_state, history = -1.0, None, []
+    seen, started = 0, time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(len(images), generator=generator)
+        losses = []
+        for first in range(0, len(order), config.batch_size):
+            index = order[first : first + config.batch_size]
+            batch, target = images[index], masks[index]
+            if config.augment:
+                flip = torch.rand(len(index), generator=generator) < 0.5
+                batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(3), batch)
+                target = torch.where(flip.view(-1, 1, 1, 1), target.flip(3), target)
+            if len(index) == 1:  # BatchNorm needs two values per channel
+                batch, target = (
+                    torch.cat([batch, batch.flip(3)]),
+                    torch.cat([target, target.flip(3)]),
+                )
+            optimiser.zero_grad()
+            loss = _loss(model(batch.to(device)), target.to(device))
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+            seen += len(batch)
+        predicted = predict_masks(model, parts["validation"], spec, config.threshold, device)
+        validation_iou = summarise(predicted, truths)["iou"]
+        history.append(
+            {"epoch": epoch, "loss": float(np.mean(losses)), "validation_iou": validation_iou}
+        )
+        if validation_iou > best_iou:
+            best_iou = validation_iou
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if progress:
+            progress(epoch, config.epochs, history[-1]["loss"], validation_iou)
+    seconds = time.perf_counter() - started
+    model.load_state_dict(best_state)
+    metrics, per_image = {}, {}
+    for name, part in parts.items():
+        predicted = predict_masks(model, part, spec, config.threshold, device)
+        metrics[name] = summarise(predicted, [s.mask for s in part])
+        if name == "test":
+            per_image = {s.key: iou(p, s.mask) for s, p in zip(part, predicted, strict=True)}
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(model.cpu().eval()), buffer)
+    return TrainingResult(
+        torchscript=buffer.getvalue(),
+        metrics=metrics,
+        split=split,
+        config=config.to_dict(),
+        history=history,
+        input_spec=spec,
+        labels=[label],
+        seconds=seconds,
+        images_per_second=seen / seconds if seconds else 0.0,
+        device=str(device),
+        per_image_iou=per_image,
+        plots={
+            "loss_curve.png": loss_curve_png(history),
+            "test_iou.png": iou_bars_png(per_image),
+        },
+    )

@@ -1,0 +1,25 @@
+"""The controlled vocabulary of model use cases (`app_data/ml_use_cases.yaml`)."""
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """One use case: its title and the tasks a model must solve to serve it."""
+
+    id: str
+    title: str
+    tasks: tuple[str, ...]
+
+
+@cache
+def load_use_cases(path: str) -> dict[str, UseCase]:
+    """`{id: UseCase}` from the YAML file (read once per process)."""
+    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {
+        key: UseCase(key, entry["title"], tuple(entry["tasks"])) for key, entry in entries.items()
+    }

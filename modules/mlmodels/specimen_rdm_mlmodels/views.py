@@ -1,0 +1,251 @@
+"""REST API of models, pipelines and ML jobs (under `/api`).
+
+- `GET /models?q=&metric=iou&min=0.5&dataset=<record id>&split=test&sort=metric`: model
+  records with a metric entry meeting all of that (docs/ml-models.md).
+- `POST /models/<id>/predict?format=w3c|coco` (body: the image, raw or as multipart `file`):
+  the model's predictions on the image; nothing is stored.
+- `GET /models/<id>/analysed-records`: the records this model (any version) has annotated.
+- `GET /ml/pipelines`: the registered pipelines.
+- `POST /ml/jobs` `{"type": "pipeline", "pipeline": name, "q": record query}` (administrators)
+  or `{"type": "training", "task", "category", "dataset" | "annotations", "hyperparameters",
+  "title", "license", "creators", "new_version_of", "device"}`: 202 with the job.
+- `GET /ml/jobs/<id>`: state, counts, progress, per-item errors, result (the draft model record).
+- `POST /ml/jobs/<id>/cancel`.
+"""
+
+import uuid
+
+from flask import Blueprint, g, jsonify, request
+from invenio_access.permissions import superuser_access
+from invenio_db import db
+from invenio_jobs.models import Run, RunStatusEnum
+from invenio_records_resources.services.errors import PermissionDeniedError
+from sqlalchemy.orm.exc import NoResultFound
+
+from specimen_rdm_annotations.annotation_export import select_annotations
+
+from . import ml_jobs
+from .inference import InferenceError
+from .model_search import ModelSearchError, search_models
+from .prediction import predict
+from .proxies import current_mlmodels
+from .segmentation_training import TrainingConfig
+from .tasks import schedule_pipeline_job, schedule_training_job
+
+blueprint = Blueprint("specimen_mlmodels", __name__)
+
+TRAINABLE_TASKS = ("semantic-segmentation",)
+
+
+class MLRequestError(Exception):
+    """A request the API refuses: HTTP status, field and reason."""
+
+    def __init__(self, status: int, field: str | None, reason: str) -> None:
+        """Error `status` about `field` (None: about the request as a whole)."""
+        super().__init__(reason)
+        self.status, self.field, self.reason = status, field, reason
+
+    def to_json(self) -> dict:
+        """InvenioRDM's error shape: status, message, errors [{field, messages}]."""
+        body = {"status": self.status, "message": self.reason}
+        if self.field:
+            body["message"] = "A validation error occurred."
+            body["errors"] = [{"field": self.field, "messages": [self.reason]}]
+        return body
+
+
+@blueprint.errorhandler(MLRequestError)
+def _request_error(error: MLRequestError):
+    db.session.rollback()
+    return jsonify(error.to_json()), error.status
+
+
+@blueprint.errorhandler(InferenceError)
+def _inference_error(error: InferenceError):
+    field, _, reason = str(error).partition(": ")
+    return _request_error(MLRequestError(400, field, reason or str(error)))
+
+
+@blueprint.errorhandler(PermissionDeniedError)
+def _denied(error):
+    return _request_error(MLRequestError(403, None, "You may not use this model."))
+
+
+@blueprint.errorhandler(NoResultFound)
+def _no_record(error):
+    return _request_error(MLRequestError(404, None, "No such model record."))
+
+
+def _user_id() -> int:
+    user_id = getattr(getattr(g, "identity", None), "id", None)
+    if not isinstance(user_id, int):
+        raise MLRequestError(401, None, "Log in or send an API token to use ML jobs.")
+    return user_id
+
+
+def _is_admin() -> bool:
+    return superuser_access in g.identity.provides
+
+
+@blueprint.errorhandler(ModelSearchError)
+def _search_error(error: ModelSearchError):
+    return _request_error(MLRequestError(400, error.field, error.reason))
+
+
+@blueprint.route("/models", methods=["GET"])
+def models():
+    """Model records, filtered by task/keywords (q) and by a metric threshold."""
+    return jsonify(search_models(g.identity, request.args.to_dict()))
+
+
+@blueprint.route("/models/<model_id>/predict", methods=["POST"])
+def predict_view(model_id: str):
+    """Predictions on the posted image; nothing is stored."""
+    upload = request.files.get("file")
+    data = upload.read() if upload else request.get_data()
+    if not data:
+        raise MLRequestError(400, "file", "send the image as the body or as multipart 'file'")
+    filename = (upload.filename if upload else None) or request.args.get("filename", "image")
+    fmt = request.args.get("format", "w3c")
+    return jsonify(predict(g.identity, model_id, data, filename, fmt))
+
+
+@blueprint.route("/models/<model_id>/analysed-records", methods=["GET"])
+def analysed_records(model_id: str):
+    """Records with annotations by this model, as far as the caller may see them."""
+    query = f'creator.type:model AND creator.model.record:"{model_id}"'
+    found = select_annotations(g.identity, {"q": query})
+    by_record: dict[str, set[str]] = {}
+    for annotation in found:
+        version = (annotation.get("creator") or {}).get("model", {}).get("version")
+        by_record.setdefault(annotation["target"]["record"], set()).add(version)
+    records = [
+        {"record": recid, "model_versions": sorted(v for v in versions if v)}
+        for recid, versions in sorted(by_record.items())
+    ]
+    return jsonify({"model": model_id, "total": len(records), "records": records})
+
+
+@blueprint.route("/ml/pipelines", methods=["GET"])
+def pipelines():
+    """The registered pipelines."""
+    registry = current_mlmodels.registry.pipelines()
+    return jsonify(
+        {
+            "pipelines": [
+                {
+                    "name": p.name,
+                    "model": {"record": p.model_record, "latest_of": p.model_latest_of},
+                    "applies_to": {
+                        "resource_types": list(p.resource_types),
+                        "community": p.community,
+                        "query": p.query,
+                    },
+                    "writes": p.writes,
+                    "on_publish": p.on_publish,
+                }
+                for p in registry.values()
+            ]
+        }
+    )
+
+
+def _training_request(body: dict) -> dict:
+    task = body.get("task")
+    if task not in TRAINABLE_TASKS:
+        raise MLRequestError(400, "task", f"training supports {', '.join(TRAINABLE_TASKS)}")
+    if not body.get("category"):
+        raise MLRequestError(400, "category", "name the annotation category to learn")
+    if bool(body.get("dataset")) == bool(body.get("annotations")):
+        raise MLRequestError(
+            400, "dataset", "give either a dataset record id or an annotations query"
+        )
+    if body.get("base_model"):
+        raise MLRequestError(400, "base_model", "transfer learning is not supported yet")
+    hyperparameters = body.get("hyperparameters") or {}
+    known = set(TrainingConfig.__dataclass_fields__) - {"device"}
+    unknown = sorted(set(hyperparameters) - known)
+    if unknown:
+        raise MLRequestError(
+            400, "hyperparameters", f"unknown {unknown}; known: {', '.join(sorted(known))}"
+        )
+    try:
+        TrainingConfig(**hyperparameters)
+    except (TypeError, ValueError) as error:
+        raise MLRequestError(400, "hyperparameters", str(error)) from None
+    if body.get("device", "auto") not in ("auto", "cpu", "cuda"):
+        raise MLRequestError(400, "device", "one of auto, cpu, cuda")
+    allowed = {
+        "task",
+        "category",
+        "category_set",
+        "dataset",
+        "annotations",
+        "hyperparameters",
+        "title",
+        "license",
+        "creators",
+        "use_cases",
+        "intended_use",
+        "new_version_of",
+        "device",
+    }
+    return {key: value for key, value in body.items() if key in allowed}
+
+
+@blueprint.route("/ml/jobs", methods=["POST"])
+def create_job():
+    """Start a pipeline job (administrators) or a training job."""
+    user_id = _user_id()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise MLRequestError(400, None, "send a JSON object")
+    kind = body.get("type")
+    if kind == "pipeline":
+        if not _is_admin():
+            raise MLRequestError(403, None, "Only administrators start pipeline jobs.")
+        pipeline = current_mlmodels.registry.get(body.get("pipeline") or "")
+        if pipeline is None:
+            raise MLRequestError(400, "pipeline", f"'{body.get('pipeline')}' is not registered")
+        target = {"record": body["record"]} if body.get("record") else {"q": body.get("q", "")}
+        run = schedule_pipeline_job(pipeline, target, user_id)
+    elif kind == "training":
+        run = schedule_training_job(_training_request(body), user_id)
+    else:
+        raise MLRequestError(400, "type", "one of pipeline, training")
+    return jsonify(ml_jobs.job_json(run)), 202
+
+
+def _run(job_id: str) -> Run:
+    user_id = _user_id()
+    try:
+        run = db.session.get(Run, uuid.UUID(job_id))
+    except ValueError:
+        run = None
+    kinds = (ml_jobs.PIPELINE_JOB, ml_jobs.TRAINING_JOB)
+    if run is None or run.job is None or run.job.task not in kinds:
+        raise MLRequestError(404, None, f"No ML job with id {job_id!r}.")
+    if run.started_by_id != user_id and not _is_admin():
+        raise MLRequestError(404, None, f"No ML job with id {job_id!r}.")
+    return run
+
+
+@blueprint.route("/ml/jobs/<job_id>", methods=["GET"])
+def read_job(job_id: str):
+    """The job's state, counts, progress, errors and result."""
+    return jsonify(ml_jobs.job_json(_run(job_id)))
+
+
+@blueprint.route("/ml/jobs/<job_id>/cancel", methods=["POST"])
+def cancel_job(job_id: str):
+    """Ask the job to stop (a queued job stops before it starts, a running one between items)."""
+    run = _run(job_id)
+    if run.finished_at is None:
+        run.status = RunStatusEnum.CANCELLING
+        db.session.commit()
+    return jsonify(ml_jobs.job_json(run)), 202
+
+
+def create_blueprint(app):
+    """The blueprint, registered under /api through `invenio_base.api_blueprints`."""
+    return blueprint

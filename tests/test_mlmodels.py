@@ -1,0 +1,329 @@
+"""ML models end to end on the real herbarium sheets: plant masks imported as annotations,
+exported as a dataset record, a tiny segmentation model trained by a job, published, run by a
+pipeline on newly published sheets (mask annotations with provenance), re-run without
+duplicates, a broken model failing cleanly, and predictions that store nothing."""
+
+import io
+import json
+import os
+import uuid
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from deposit import Api, publish, publish_sheet, upload, wait_for
+from live_instance import SHARED_DATA
+
+SHEETS = SHARED_DATA / "herbarium" / "sheets"
+NAMES = sorted(path.stem for path in (SHEETS / "img").glob("*.jpg"))
+TRAINING_NAMES, NEW_NAMES = NAMES[:8], NAMES[8:]
+CREATORS = [{"person_or_org": {"type": "personal", "given_name": "Ada", "family_name": "Test"}}]
+HYPERPARAMETERS = {"image_size": 64, "epochs": 12, "width": 8, "batch_size": 4, "seed": 3}
+
+
+def _sheet(name: str) -> bytes:
+    return (SHEETS / "img" / f"{name}.jpg").read_bytes()
+
+
+def _truth(name: str) -> np.ndarray:
+    return np.array(Image.open(SHEETS / "plant_masks" / f"{name}.png")) > 0
+
+
+def _job(api: Api, job_id: str, timeout: float = 300) -> dict:
+    def finished():
+        job = api.get(f"/api/ml/jobs/{job_id}").json()
+        return job if job["state"] in ("COMPLETED", "FAILED", "CANCELLED") else None
+
+    return wait_for(finished, timeout=timeout, interval=1, what=f"ML job {job_id}")
+
+
+def _machine_annotations(api: Api, recid: str) -> list[dict]:
+    response = api.get(
+        "/api/annotations", params={"record": recid, "creator_type": "machine", "size": 100}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["hits"]["hits"]
+
+
+def _register(live, pipelines: dict) -> None:
+    live.pipelines_file.write_text(json.dumps({"pipelines": pipelines}))
+
+
+@pytest.fixture(scope="module")
+def owner(live) -> Api:
+    return Api(live.url, live.token("ml-owner@example.org"))
+
+
+@pytest.fixture(scope="module")
+def admin(live) -> Api:
+    return Api(live.url, live.token("admin@example.org"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_pipelines_afterwards(live):
+    """Other test modules publish records too: leave no pipeline registered."""
+    yield
+    live.pipelines_file.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def dataset(owner) -> dict:
+    """Eight published sheets with their real plant masks, exported as a dataset record."""
+    tag = uuid.uuid4().hex[:8]
+    for name in TRAINING_NAMES:
+        record = publish_sheet(owner, f"Training sheet {tag} {name}", {f"{name}.jpg": _sheet(name)})
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr(f"{name}.png", (SHEETS / "plant_masks" / f"{name}.png").read_bytes())
+            zipped.writestr("labelmap.json", json.dumps({"255": "plant"}))
+        response = owner.post(
+            "/api/annotations/import",
+            params={"format": "masks", "record": record["id"]},
+            files={"file": archive.getvalue()},
+        )
+        assert response.status_code == 201, response.text
+    response = owner.post(
+        "/api/annotations/export/dataset",
+        params={"records_q": f'metadata.title:"Training sheet {tag}"', "category_set": "herbarium"},
+        json={"title": f"Plant masks {tag}"},
+    )
+    assert response.status_code == 201, response.text
+    draft = response.json()
+    data = {k: draft[k] for k in ("metadata", "files", "access")}
+    data["metadata"]["creators"] = CREATORS
+    data["metadata"]["rights"] = [{"id": "cc-by-4.0"}]
+    assert owner.put(f"/api/records/{draft['id']}/draft", json=data).status_code == 200
+    return publish(owner, draft["id"])
+
+
+@pytest.fixture(scope="module")
+def training(owner, dataset) -> dict:
+    """A finished training job on the dataset record."""
+    response = owner.post(
+        "/api/ml/jobs",
+        json={
+            "type": "training",
+            "task": "semantic-segmentation",
+            "category": "plant",
+            "dataset": dataset["id"],
+            "hyperparameters": HYPERPARAMETERS,
+            "title": "Tiny plant segmenter",
+            "license": "cc-by-4.0",
+            "creators": CREATORS,
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] in ("QUEUED", "RUNNING", "COMPLETED")
+    job = _job(owner, response.json()["id"])
+    assert job["state"] == "COMPLETED", job
+    return job
+
+
+@pytest.fixture(scope="module")
+def model(owner, training) -> dict:
+    """The trained model, published."""
+    return publish(owner, training["result"]["draft"])
+
+
+def test_training_job_reports_progress_and_deposits_a_draft_model(owner, dataset, training):
+    assert training["progress"]["epoch"] == training["progress"]["epochs"] >= 1
+    assert training["counts"]["total"] == len(TRAINING_NAMES)
+    test_iou = training["result"]["metrics"]["test"]["iou"]
+    assert 0 < test_iou <= 1
+    draft = owner.get(f"/api/records/{training['result']['draft']}/draft").json()
+    custom = draft["custom_fields"]
+    assert custom["ml:task"] == "semantic-segmentation"
+    assert custom["ml:weight_format"] == "torchscript"
+    assert custom["ml:labels"][0]["category"] == "plant"
+    metrics = {(m["metric"], m["split"]): m for m in custom["ml:metrics"]}
+    assert metrics[("iou", "test")]["value"] == pytest.approx(test_iou, abs=1e-6)
+    assert metrics[("iou", "test")]["dataset"]["record"] == dataset["id"]
+    split = custom["ml:training"]["split"]
+    assert sorted(sum(split.values(), [])) == sorted(
+        {k for keys in split.values() for k in keys}
+    ), "the splits overlap"
+    assert len(sum(split.values(), [])) == len(TRAINING_NAMES)
+    assert custom["ml:training"]["config"]["seed"] == HYPERPARAMETERS["seed"]
+    related = [r["identifier"] for r in draft["metadata"]["related_identifiers"]]
+    assert related[0].endswith(f"/records/{dataset['id']}")
+    assert len(related) == 1 + len(TRAINING_NAMES)
+    files = owner.get(f"/api/records/{draft['id']}/draft/files").json()["entries"]
+    keys = {entry["key"] for entry in files}
+    assert {"model.pt", "MODEL_CARD.md", "training.json", "loss_curve.png"} <= keys
+
+
+def test_publishing_a_model_needs_a_licence_and_its_weights(owner):
+    response = owner.post(
+        "/api/records",
+        json={
+            "access": {"record": "public", "files": "public"},
+            "files": {"enabled": False},
+            "metadata": {
+                "resource_type": {"id": "model"},
+                "title": "Model without licence",
+                "publication_date": "2026-11-22",
+                "creators": CREATORS,
+            },
+            "custom_fields": {
+                "ml:task": "semantic-segmentation",
+                "ml:use_cases": ["label-transcription"],
+            },
+        },
+    )
+    assert response.status_code == 201, response.text
+    draft = response.json()
+    errors = {e["field"]: e["messages"] for e in draft.get("errors", [])}
+    assert "a model record needs a licence" in errors["metadata.rights"]
+    assert "needs a model for text-recognition" in errors["custom_fields.ml:use_cases"][0]
+    response = owner.post(f"/api/records/{draft['id']}/draft/actions/publish")
+    assert response.status_code == 400, response.text
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"metadata.rights", "custom_fields.ml:use_cases"} <= fields
+
+
+def test_pipeline_annotates_new_sheets_with_provenance_and_rerun_adds_nothing(
+    live, owner, admin, anonymous, model
+):
+    _register(
+        live,
+        {
+            "plant-masks": {
+                "model": {"latest_of": model["parent"]["id"]},
+                "applies_to": {"resource_types": ["image-specimen"]},
+                "category_set": "herbarium",
+            }
+        },
+    )
+    name = NEW_NAMES[0]
+    record = publish_sheet(
+        owner, f"New sheet {uuid.uuid4().hex[:8]}", {f"{name}.jpg": _sheet(name)}
+    )
+    found = wait_for(
+        lambda: _machine_annotations(anonymous, record["id"]),
+        timeout=180,
+        what="the pipeline's annotations",
+    )
+    assert len(found) == 1
+    annotation = found[0]
+    creator = annotation["creator"]
+    assert creator["type"] == "model"
+    assert creator["model"] == {"record": model["id"], "version": "1"}
+    assert 0 <= annotation["score"] <= 1
+    assert annotation["target"]["selector"]["type"] == "mask"
+    assert annotation["body"]["category"] == "plant"
+    assert annotation["status"]["state"] == "proposed"
+    job = _job(admin, creator["job"])
+    assert job["state"] == "COMPLETED" and job["counts"]["annotated"] == 1
+
+    rle = annotation["target"]["selector"]["rle"]
+    predicted = mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()}) > 0
+    truth = _truth(name)
+    assert predicted.shape == truth.shape
+    iou = (predicted & truth).sum() / max((predicted | truth).sum(), 1)
+    print(f"pipeline IoU on unseen sheet {name}: {iou:.3f}")
+
+    analysed = anonymous.get(f"/api/models/{model['id']}/analysed-records").json()
+    assert {"record": record["id"], "model_versions": ["1"]} in analysed["records"]
+
+    response = admin.post(
+        "/api/ml/jobs",
+        json={"type": "pipeline", "pipeline": "plant-masks", "q": f'id:"{record["id"]}"'},
+    )
+    assert response.status_code == 202, response.text
+    rerun = _job(admin, response.json()["id"])
+    assert rerun["state"] == "COMPLETED", rerun
+    assert rerun["counts"] == {
+        "total": 1,
+        "done": 1,
+        "annotated": 0,
+        "unchanged": 1,
+        "errors": 0,
+    }
+    assert len(_machine_annotations(anonymous, record["id"])) == 1
+
+
+def test_pipeline_jobs_are_for_administrators(owner):
+    response = owner.post("/api/ml/jobs", json={"type": "pipeline", "pipeline": "plant-masks"})
+    assert response.status_code == 403
+
+
+def test_corrupt_weights_fail_the_job_with_a_clear_error_and_write_nothing(
+    live, owner, admin, anonymous, model
+):
+    response = owner.post(
+        "/api/records",
+        json={
+            "access": {"record": "public", "files": "public"},
+            "files": {"enabled": True},
+            "metadata": {
+                "resource_type": {"id": "model"},
+                "title": "Broken model",
+                "publication_date": "2026-11-22",
+                "creators": CREATORS,
+                "rights": [{"id": "cc-by-4.0"}],
+            },
+            "custom_fields": {
+                **{k: v for k, v in model["custom_fields"].items() if k != "ml:metrics"},
+                "ml:weights_file": "model.pt",
+            },
+        },
+    )
+    assert response.status_code == 201, response.text
+    draft = response.json()
+    upload(owner, draft["id"], "model.pt", os.urandom(4096))
+    broken = publish(owner, draft["id"])
+    _register(
+        live,
+        {
+            "broken": {
+                "model": {"record": broken["id"]},
+                "applies_to": {"resource_types": ["image-specimen"]},
+                "on_publish": False,
+            }
+        },
+    )
+    response = admin.post(
+        "/api/ml/jobs",
+        json={"type": "pipeline", "pipeline": "broken", "q": "metadata.title:sheet"},
+    )
+    assert response.status_code == 202, response.text
+    job = _job(admin, response.json()["id"])
+    assert job["state"] == "FAILED"
+    assert "TorchScript" in job["message"] and "model.pt" in job["message"]
+    hits = anonymous.get("/api/annotations", params={"model": broken["id"]}).json()
+    assert hits["hits"]["total"] == 0
+
+
+def test_predict_returns_annotations_and_stores_nothing(owner, anonymous, model):
+    before = anonymous.get("/api/annotations", params={"model": model["id"]}).json()
+    name = NEW_NAMES[-1]
+    response = anonymous.post(
+        f"/api/models/{model['id']}/predict",
+        params={"format": "w3c", "filename": f"{name}.jpg"},
+        data=_sheet(name),
+        headers={"Content-Type": "image/jpeg"},
+    )
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert page["type"] == "AnnotationPage"
+    assert len(page["items"]) == 1
+    assert page["items"][0]["target"]["source"] == f"{name}.jpg"
+    coco = anonymous.post(
+        f"/api/models/{model['id']}/predict",
+        params={"format": "coco"},
+        files={"file": (f"{name}.jpg", _sheet(name))},
+    )
+    assert coco.status_code == 200, coco.text
+    [result] = coco.json()
+    assert result["category_id"] == 1 and 0 <= result["score"] <= 1
+    width, height = Image.open(io.BytesIO(_sheet(name))).size
+    assert result["segmentation"]["size"] == [height, width]
+
+    bad = anonymous.post(f"/api/models/{model['id']}/predict", data=b"not an image")
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "file"
+    after = anonymous.get("/api/annotations", params={"model": model["id"]}).json()
+    assert after["hits"]["total"] == before["hits"]["total"]
