@@ -101,9 +101,18 @@ def herbarium_demo(api: Api, epochs: int) -> dict:
             params={"format": "masks", "record": record["id"]},
             files={"file": archive.getvalue()},
         ).raise_for_status()
+    query = f'metadata.title:"Demo sheet {tag}"'
+    wait_for(
+        lambda: api.get("/api/records", params={"q": query}).json()["hits"]["total"] == len(NAMES),
+        what="the sheets in the search index",
+    )
     response = api.post(
         "/api/annotations/export/dataset",
-        params={"records_q": f'metadata.title:"Demo sheet {tag}"', "category_set": "herbarium"},
+        params={
+            "format": "coco",
+            "records_q": query,
+            "category_set": "herbarium",
+        },
         json={"title": "Herbarium plant masks (demo)"},
     )
     response.raise_for_status()
@@ -111,6 +120,7 @@ def herbarium_demo(api: Api, epochs: int) -> dict:
     data = {k: draft[k] for k in ("metadata", "files", "access")}
     data["metadata"]["creators"] = CREATORS
     data["metadata"]["rights"] = [{"id": "cc-by-4.0"}]
+    data["metadata"]["publisher"] = "Specimen RDM"
     api.put(f"/api/records/{draft['id']}/draft", json=data).raise_for_status()
     dataset = publish(api, draft["id"])
     response = api.post(

@@ -85,9 +85,21 @@ def dataset(owner) -> dict:
             files={"file": archive.getvalue()},
         )
         assert response.status_code == 201, response.text
+    query = f'metadata.title:"Training sheet {tag}"'
+    wait_for(
+        lambda: (
+            owner.get("/api/records", params={"q": query}).json()["hits"]["total"]
+            == len(TRAINING_NAMES)
+        ),
+        what="the sheets in the search index",
+    )
     response = owner.post(
         "/api/annotations/export/dataset",
-        params={"records_q": f'metadata.title:"Training sheet {tag}"', "category_set": "herbarium"},
+        params={
+            "format": "coco",
+            "records_q": query,
+            "category_set": "herbarium",
+        },
         json={"title": f"Plant masks {tag}"},
     )
     assert response.status_code == 201, response.text
@@ -95,6 +107,7 @@ def dataset(owner) -> dict:
     data = {k: draft[k] for k in ("metadata", "files", "access")}
     data["metadata"]["creators"] = CREATORS
     data["metadata"]["rights"] = [{"id": "cc-by-4.0"}]
+    data["metadata"]["publisher"] = "Specimen RDM"
     assert owner.put(f"/api/records/{draft['id']}/draft", json=data).status_code == 200
     return publish(owner, draft["id"])
 
@@ -165,6 +178,7 @@ def test_publishing_a_model_needs_a_licence_and_its_weights(owner):
                 "resource_type": {"id": "model"},
                 "title": "Model without licence",
                 "publication_date": "2026-11-22",
+                "publisher": "Specimen RDM",
                 "creators": CREATORS,
             },
             "custom_fields": {
@@ -192,7 +206,7 @@ def test_pipeline_annotates_new_sheets_with_provenance_and_rerun_adds_nothing(
         {
             "plant-masks": {
                 "model": {"latest_of": model["parent"]["id"]},
-                "applies_to": {"resource_types": ["image-specimen"]},
+                "applies_to": {"resource_types": ["image-photo"]},
                 "category_set": "herbarium",
             }
         },
@@ -262,6 +276,7 @@ def test_corrupt_weights_fail_the_job_with_a_clear_error_and_write_nothing(
                 "resource_type": {"id": "model"},
                 "title": "Broken model",
                 "publication_date": "2026-11-22",
+                "publisher": "Specimen RDM",
                 "creators": CREATORS,
                 "rights": [{"id": "cc-by-4.0"}],
             },
@@ -280,7 +295,7 @@ def test_corrupt_weights_fail_the_job_with_a_clear_error_and_write_nothing(
         {
             "broken": {
                 "model": {"record": broken["id"]},
-                "applies_to": {"resource_types": ["image-specimen"]},
+                "applies_to": {"resource_types": ["image-photo"]},
                 "on_publish": False,
             }
         },

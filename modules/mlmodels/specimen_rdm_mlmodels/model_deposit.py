@@ -129,6 +129,9 @@ def deposit_model(
             "resource_type": {"id": "model"},
             "title": title,
             "publication_date": date.today().isoformat(),
+            "publisher": current_app.config.get("APP_RDM_DEPOSIT_FORM_DEFAULTS", {}).get(
+                "publisher", "Specimen RDM"
+            ),
             "description": model_card(title, request, result, dataset).replace("\n", "<br>"),
             "related_identifiers": related,
             **({"rights": [{"id": request["license"]}]} if request.get("license") else {}),

@@ -95,7 +95,8 @@ class ModelRecordComponent(ServiceComponent):
         """Refuse to publish a model record that breaks a rule."""
         if not is_model(draft):
             return
-        problems = model_problems(draft, _file_keys(draft), current_mlmodels.use_cases)
+        # The files component (earlier in the list) has moved the files to the record by now.
+        problems = model_problems(draft, _file_keys(record), current_mlmodels.use_cases)
         if problems:
             raise ValidationError({field: [reason] for field, reason in problems.items()})
 

@@ -11,7 +11,7 @@ import io
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
+DEFAULT_INPUT_SIZE = (128, 128)
+"""Input (height, width) of a model whose input spec declares none."""
+DEVICE_PREFERENCES = ("auto", "cpu", "cuda")
 
 
 class ModelLoadError(Exception):
@@ -32,8 +35,10 @@ def select_device(preference: str = "auto") -> torch.device:
     """CUDA when asked for ("cuda", "auto") and available; otherwise the CPU.
 
     A worker without a GPU that is asked for "cuda" runs on the CPU (and says so in its log)
-    rather than failing the job.
+    rather than failing the job. Any other preference is a ValueError.
     """
+    if preference not in DEVICE_PREFERENCES:
+        raise ValueError(f"device: '{preference}' is not one of {', '.join(DEVICE_PREFERENCES)}")
     available = torch.cuda.is_available()
     if preference == "cuda" and not available:
         logger.warning("CUDA requested but not available: running on the CPU")
@@ -53,8 +58,14 @@ def load_torchscript(data: bytes, device: torch.device) -> torch.jit.ScriptModul
 
 
 def preprocess(images: Sequence[np.ndarray], input_spec: dict) -> torch.Tensor:
-    """N×3×H×W float tensor: RGB uint8 images resized to the input size and normalised."""
-    height, width = input_spec.get("size") or (128, 128)
+    """N×3×H×W float tensor: RGB uint8 images resized to the input size and normalised.
+
+    Training, evaluation and the runtime all call this, so a model sees the same input in each.
+    """
+    for image in images:
+        if np.ndim(image) != 3 or np.shape(image)[2] != 3:
+            raise ValueError(f"image: expected height×width×3 RGB, got shape {np.shape(image)}")
+    height, width = input_spec.get("size") or DEFAULT_INPUT_SIZE
     mean = torch.tensor(input_spec.get("mean") or IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(input_spec.get("std") or IMAGENET_STD).view(1, 3, 1, 1)
     resized = [
@@ -69,7 +80,9 @@ def preprocess(images: Sequence[np.ndarray], input_spec: dict) -> torch.Tensor:
     return (torch.cat(resized) - mean) / std
 
 
-def masks_at(probabilities: torch.Tensor, sizes: Sequence[tuple[int, int]], threshold: float):
+def masks_at(
+    probabilities: torch.Tensor, sizes: Sequence[tuple[int, int]], threshold: float
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Per image: the probability map resized to (height, width), and its thresholded mask."""
     for probability, size in zip(probabilities, sizes, strict=True):
         full = F.interpolate(probability[None], size=size, mode="bilinear", align_corners=False)
@@ -88,7 +101,9 @@ class Prediction:
 class SegmentationRuntime:
     """A loaded binary segmentation model with its input spec and threshold."""
 
-    def __init__(self, module, input_spec: dict, threshold: float, device: torch.device) -> None:
+    def __init__(
+        self, module: torch.nn.Module, input_spec: dict, threshold: float, device: torch.device
+    ) -> None:
         """Runtime of `module` (already on `device`)."""
         self.module = module
         self.input_spec = input_spec

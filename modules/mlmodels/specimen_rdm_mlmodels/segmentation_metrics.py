@@ -2,7 +2,9 @@
 
 IoU = |P ∩ T| / |P ∪ T| and Dice = 2|P ∩ T| / (|P| + |T|), per image; when prediction and truth
 are both empty the image counts as perfect (1.0). Pixel accuracy is the share of pixels where
-prediction and truth agree. `summarise` averages over images (each image weighs the same).
+prediction and truth agree. Any nonzero value counts as foreground (so 0/255 masks work), and a
+prediction must have its truth's shape. `summarise` averages over images (each image weighs the
+same, whatever its size).
 """
 
 from collections.abc import Sequence
@@ -10,8 +12,17 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def _as_masks(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both masks as bool arrays; ValueError when their shapes differ (numpy would broadcast)."""
+    prediction, truth = np.asarray(prediction, dtype=bool), np.asarray(truth, dtype=bool)
+    if prediction.shape != truth.shape:
+        raise ValueError(f"prediction shape {prediction.shape} differs from truth {truth.shape}")
+    return prediction, truth
+
+
 def iou(prediction: np.ndarray, truth: np.ndarray) -> float:
-    """Intersection over union of two boolean masks of one shape."""
+    """Intersection over union of two masks of one shape."""
+    prediction, truth = _as_masks(prediction, truth)
     union = np.logical_or(prediction, truth).sum()
     if union == 0:
         return 1.0
@@ -19,7 +30,8 @@ def iou(prediction: np.ndarray, truth: np.ndarray) -> float:
 
 
 def dice(prediction: np.ndarray, truth: np.ndarray) -> float:
-    """Dice coefficient (F1 of the pixels) of two boolean masks of one shape."""
+    """Dice coefficient (F1 of the pixels) of two masks of one shape."""
+    prediction, truth = _as_masks(prediction, truth)
     total = prediction.sum() + truth.sum()
     if total == 0:
         return 1.0
@@ -28,11 +40,12 @@ def dice(prediction: np.ndarray, truth: np.ndarray) -> float:
 
 def pixel_accuracy(prediction: np.ndarray, truth: np.ndarray) -> float:
     """Share of pixels classified right."""
+    prediction, truth = _as_masks(prediction, truth)
     return float((prediction == truth).mean())
 
 
 def summarise(predictions: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> dict:
-    """Mean IoU, mean Dice and mean pixel accuracy over pairs of masks."""
+    """Mean IoU, mean Dice and mean pixel accuracy over pairs of masks ({} for no pairs)."""
     pairs = list(zip(predictions, truths, strict=True))
     if not pairs:
         return {}

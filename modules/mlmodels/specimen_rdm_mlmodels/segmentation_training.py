@@ -18,7 +18,14 @@ import torch
 import torch.nn.functional as F
 
 from .evaluation_plots import iou_bars_png, loss_curve_png
-from .model_runtime import IMAGENET_MEAN, IMAGENET_STD, masks_at, preprocess, select_device
+from .model_runtime import (
+    DEVICE_PREFERENCES,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    masks_at,
+    preprocess,
+    select_device,
+)
 from .segmentation_metrics import iou, summarise
 from .segmentation_net import TinyUNet
 
@@ -27,7 +34,12 @@ SPLITS = ("train", "validation", "test")
 
 @dataclass
 class TrainingConfig:
-    """Hyperparameters (stored with the model, so a run can be repeated exactly)."""
+    """Hyperparameters (stored with the model, so a run can be repeated exactly).
+
+    Images are stretched to `image_size`×`image_size` for training (aspect ratio not kept), and
+    the model's input spec says so; `fractions` are the train / validation / test shares;
+    `augment` adds seeded horizontal flips; `device` is "auto", "cpu" or "cuda".
+    """
 
     image_size: int = 128
     epochs: int = 30
@@ -53,6 +65,8 @@ class TrainingConfig:
         self.fractions = tuple(float(f) for f in self.fractions)
         if len(self.fractions) != 3 or min(self.fractions) <= 0:
             raise ValueError("fractions must be three positive shares (train, validation, test)")
+        if self.device not in DEVICE_PREFERENCES:
+            raise ValueError(f"device must be one of {', '.join(DEVICE_PREFERENCES)}")
 
     def to_dict(self) -> dict:
         """JSON-ready configuration."""
@@ -63,11 +77,22 @@ class TrainingConfig:
 
 @dataclass
 class Sample:
-    """One training image (H×W×3 uint8) and its mask (H×W bool)."""
+    """One training image (H×W×3 uint8) and its mask (H×W bool, nonzero values are foreground)."""
 
     key: str
     image: np.ndarray
     mask: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Refuse a mask that does not cover its image pixel for pixel."""
+        self.mask = np.asarray(self.mask, dtype=bool)
+        if self.image.ndim != 3 or self.image.shape[2] != 3:
+            raise ValueError(f"sample {self.key}: image must be H×W×3, not {self.image.shape}")
+        if self.mask.shape != self.image.shape[:2]:
+            raise ValueError(
+                f"sample {self.key}: mask {self.mask.shape} does not match image "
+                f"{self.image.shape[:2]}"
+            )
 
 
 @dataclass
@@ -88,8 +113,11 @@ class TrainingResult:
     plots: dict[str, bytes] = field(default_factory=dict)
 
 
-def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> dict[str, list]:
-    """Seeded split of the keys into train / validation / test, none empty."""
+def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> dict[str, list[str]]:
+    """Seeded split of the keys into train / validation / test, none empty.
+
+    The keys are sorted before the shuffle, so their order does not matter; each split is sorted.
+    """
     ordered = sorted(keys)
     if len(ordered) < 3:
         raise ValueError(f"training needs at least 3 annotated images, got {len(ordered)}")
@@ -100,10 +128,10 @@ def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> di
     n_train = len(ordered) - n_validation - n_test
     if n_train < 1:
         n_train, n_validation = 1, len(ordered) - 1 - n_test
+    bounds = (0, n_train, n_train + n_validation, len(ordered))
     return {
-        "train": sorted(ordered[:n_train]),
-        "validation": sorted(ordered[n_train : n_train + n_validation]),
-        "test": sorted(ordered[n_train + n_validation :]),
+        name: sorted(ordered[start:end])
+        for name, start, end in zip(SPLITS, bounds, bounds[1:], strict=False)
     }
 
 
@@ -133,8 +161,14 @@ def _loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return bce + (1 - (2 * intersection + 1) / (total + 1)).mean()
 
 
-def predict_masks(model, samples: Sequence[Sample], spec: dict, threshold: float, device):
-    """Masks of the samples at their original sizes."""
+def predict_masks(
+    model: torch.nn.Module,
+    samples: Sequence[Sample],
+    spec: dict,
+    threshold: float,
+    device: torch.device,
+) -> list[np.ndarray]:
+    """Masks of the samples at their original sizes (probabilities resized, then thresholded)."""
     model.eval()
     masks = []
     with torch.inference_mode():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from invenio_rdm_records.proxies import current_rdm_records_service
+from invenio_records_resources.services.errors import PermissionDeniedError
 from PIL import Image
 from pycocotools import mask as mask_utils
 
@@ -120,11 +121,20 @@ def from_dataset_record(
     """Samples of a published dataset record's `annotations.json`."""
     try:
         dataset = current_rdm_records_service.read(identity, dataset_id)
-        content = current_rdm_records_service.files.get_file_content(identity, dataset_id, FILE_KEY)
-    except Exception as error:
+    except PermissionDeniedError:
+        raise TrainingDataError("dataset", f"you may not read record '{dataset_id}'") from None
+    except Exception as error:  # unknown, deleted or unpublished ids raise several types
         raise TrainingDataError(
-            "dataset", f"no readable published dataset record '{dataset_id}' with {FILE_KEY}"
-        ) from error
+            "dataset", f"no published record '{dataset_id}' ({type(error).__name__})"
+        ) from None
+    try:
+        content = current_rdm_records_service.files.get_file_content(identity, dataset_id, FILE_KEY)
+    except PermissionDeniedError:
+        raise TrainingDataError(
+            "dataset", f"you may not read the files of '{dataset_id}'"
+        ) from None
+    except Exception:
+        raise TrainingDataError("dataset", f"record '{dataset_id}' has no {FILE_KEY}") from None
     with content.get_stream("rb") as stream:
         coco = json.load(stream)
     samples, records = samples_from_coco(identity, coco, category, max_images, max_pixels)

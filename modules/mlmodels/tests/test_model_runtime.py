@@ -1,7 +1,6 @@
 """The model runtime: device choice, broken weights, the checksum cache, batching."""
 
 import io
-import os
 
 import numpy as np
 import pytest
@@ -42,12 +41,22 @@ def test_cuda_only_when_available(monkeypatch, available, preference, device):
     assert select_device(preference).type == device
 
 
+def test_unknown_device_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(ValueError, match="'gpu' is not one of auto, cpu, cuda"):
+        select_device("gpu")
+
+
 @pytest.mark.parametrize("name", ["empty", "random", "truncated"])
 def test_broken_weights_are_refused_with_a_reason(weights, name):
-    data = {"empty": b"", "random": os.urandom(2048), "truncated": weights[: len(weights) // 2]}
+    data = {
+        "empty": b"",
+        "random": np.random.default_rng(0).bytes(2048),
+        "truncated": weights[: len(weights) // 2],
+    }
     with pytest.raises(ModelLoadError) as error:
         load_torchscript(data[name], torch.device("cpu"))
-    assert "weights" in str(error.value)
+    assert str(error.value).startswith("weights are ")
 
 
 def test_cache_loads_once_per_checksum_and_evicts_the_oldest(weights):
@@ -88,3 +97,15 @@ def test_masks_have_each_images_size_whatever_the_batch(weights):
         assert np.array_equal(a.mask, b.mask)
         assert a.score == pytest.approx(b.score, abs=1e-6)
         assert 0.0 <= a.score <= 1.0
+        if a.mask.any():
+            assert a.score > 0.5  # the mean of probabilities above the threshold
+        else:
+            assert a.score == 0.0
+
+
+def test_images_that_are_not_rgb_are_refused(weights):
+    runtime = SegmentationRuntime(
+        load_torchscript(weights, torch.device("cpu")), SPEC, 0.5, torch.device("cpu")
+    )
+    with pytest.raises(ValueError, match="got shape \\(10, 10\\)"):
+        runtime.predict([np.zeros((10, 10), dtype=np.uint8)])

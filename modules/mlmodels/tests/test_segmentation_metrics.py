@@ -26,3 +26,15 @@ def test_summary_averages_images():
     assert summary["iou"] == pytest.approx((0.5 + 1.0) / 2)
     assert summary["pixel_accuracy"] == pytest.approx((4 / 6 + 1) / 2)
     assert summarise([], []) == {}
+
+
+def test_nonzero_values_are_foreground():
+    assert iou(PREDICTION.astype(np.uint8) * 255, TRUTH.astype(np.uint8) * 255) == pytest.approx(
+        0.5
+    )
+    assert dice(PREDICTION.astype(np.uint8) * 255, TRUTH) == pytest.approx(2 * 2 / 6)
+
+
+def test_masks_of_different_shapes_are_refused():
+    with pytest.raises(ValueError, match=r"prediction shape \(1, 3\) differs from truth \(2, 3\)"):
+        iou(PREDICTION[:1], TRUTH)

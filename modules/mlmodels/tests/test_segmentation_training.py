@@ -9,22 +9,43 @@ import torch
 from PIL import Image
 from sheet_samples import sheet_samples
 
-from specimen_rdm_mlmodels.model_runtime import SegmentationRuntime, load_torchscript
-from specimen_rdm_mlmodels.segmentation_metrics import summarise
+from specimen_rdm_mlmodels.model_runtime import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    SegmentationRuntime,
+    load_torchscript,
+)
+from specimen_rdm_mlmodels.segmentation_metrics import iou, summarise
 from specimen_rdm_mlmodels.segmentation_training import (
+    Sample,
     TrainingConfig,
     predict_masks,
     split_keys,
     train_segmentation,
 )
 
-CONFIG = TrainingConfig(image_size=64, epochs=15, width=8, seed=0)
+CONFIG = TrainingConfig(seed=0)
+"""The shipped defaults (128 px, 30 epochs, width 16): about 12 s on 2 CPU cores."""
+
+TEST_IOU_FLOOR = 0.4
+"""Measured 0.52 for seed 0 (0.52 to 0.71 over seeds 0 to 3); the baselines score 0.12 and 0."""
+
+TINY = TrainingConfig(image_size=32, epochs=3, width=4, seed=7)
+"""Enough to compare two runs, not to learn anything."""
 
 
 @pytest.fixture(scope="module")
 def trained():
     torch.set_num_threads(2)
-    return train_segmentation(sheet_samples(), CONFIG)
+    calls = []
+    result = train_segmentation(sheet_samples(), CONFIG, progress=lambda *args: calls.append(args))
+    return result, calls
+
+
+@pytest.fixture(scope="module")
+def test_sheets(trained):
+    result, _ = trained
+    return [s for s in sheet_samples() if s.key in result.split["test"]]
 
 
 def test_split_is_seeded_disjoint_and_complete():
@@ -40,43 +61,93 @@ def test_split_is_seeded_disjoint_and_complete():
 
 
 def test_config_refuses_unusable_values():
-    for bad in ({"image_size": 60}, {"epochs": 0}, {"learning_rate": 2}, {"fractions": (1, 0, 1)}):
+    for bad in (
+        {"image_size": 60},
+        {"epochs": 0},
+        {"learning_rate": 2},
+        {"fractions": (1, 0, 1)},
+        {"device": "gpu"},
+    ):
         with pytest.raises(ValueError):
             TrainingConfig(**bad)
 
 
-def test_model_beats_trivial_baselines_on_held_out_sheets(trained):
-    test = [s for s in sheet_samples() if s.key in trained.split["test"]]
-    all_plant = summarise([np.ones_like(s.mask) for s in test], [s.mask for s in test])["iou"]
-    no_plant = summarise([np.zeros_like(s.mask) for s in test], [s.mask for s in test])["iou"]
-    model_iou = trained.metrics["test"]["iou"]
+def test_sample_refuses_a_mask_of_another_size():
+    image = np.zeros((8, 6, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="sample s1: mask"):
+        Sample("s1", image, np.zeros((6, 8), dtype=bool))
+    assert Sample("s2", image, np.full((8, 6), 255, dtype=np.uint8)).mask.all()
+
+
+def test_model_beats_trivial_baselines_on_held_out_sheets(trained, test_sheets):
+    result, _ = trained
+    truths = [s.mask for s in test_sheets]
+    all_plant = summarise([np.ones_like(t) for t in truths], truths)["iou"]
+    no_plant = summarise([np.zeros_like(t) for t in truths], truths)["iou"]
+    model_iou = result.metrics["test"]["iou"]
     print(f"test IoU {model_iou:.3f}; all plant {all_plant:.3f}; no plant {no_plant:.3f}")
-    assert model_iou > all_plant + 0.1
-    assert model_iou > no_plant + 0.1
-    assert set(trained.metrics) == {"train", "validation", "test"}
-    assert [h["epoch"] for h in trained.history] == list(range(1, CONFIG.epochs + 1))
-    assert trained.images_per_second > 0 and trained.device == "cpu"
+    assert model_iou > all_plant + 0.2
+    assert model_iou > no_plant + 0.2
+    assert model_iou >= TEST_IOU_FLOOR
+    assert set(result.metrics) == {"train", "validation", "test"}
+    assert set(result.per_image_iou) == set(result.split["test"])
 
 
-def test_same_seed_same_metrics(trained):
-    again = train_segmentation(sheet_samples(), CONFIG)
-    assert again.metrics == trained.metrics
-    assert again.split == trained.split
+def test_split_of_the_run_covers_every_sheet_once(trained):
+    result, _ = trained
+    keys = [key for name in ("train", "validation", "test") for key in result.split[name]]
+    assert sorted(keys) == sorted(s.key for s in sheet_samples())
+    assert result.split == split_keys(keys, CONFIG.fractions, CONFIG.seed)
 
 
-def test_torchscript_weights_predict_what_the_model_predicted(trained):
-    module = load_torchscript(trained.torchscript, torch.device("cpu"))
-    runtime = SegmentationRuntime(module, trained.input_spec, 0.5, torch.device("cpu"))
-    test = [s for s in sheet_samples() if s.key in trained.split["test"]]
-    predicted = [p.mask for p in runtime.predict([s.image for s in test])]
-    direct = predict_masks(module, test, trained.input_spec, 0.5, torch.device("cpu"))
+def test_progress_and_history_report_every_epoch(trained):
+    result, calls = trained
+    assert [h["epoch"] for h in result.history] == list(range(1, CONFIG.epochs + 1))
+    assert calls == [
+        (h["epoch"], CONFIG.epochs, h["loss"], h["validation_iou"]) for h in result.history
+    ]
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+    assert result.images_per_second > 0 and result.seconds > 0 and result.device == "cpu"
+
+
+def test_result_documents_the_input_and_the_configuration(trained):
+    result, _ = trained
+    assert result.input_spec == {
+        "size": [CONFIG.image_size, CONFIG.image_size],
+        "channels": 3,
+        "mean": IMAGENET_MEAN,
+        "std": IMAGENET_STD,
+        "resize": "stretch",
+    }
+    assert result.config == CONFIG.to_dict()
+    assert result.labels == ["plant"]
+
+
+def test_same_seed_same_metrics():
+    first = train_segmentation(sheet_samples(), TINY, label="stem")
+    second = train_segmentation(sheet_samples(), TINY, label="stem")
+    assert first.metrics == second.metrics
+    assert first.history == second.history
+    assert first.split == second.split
+    assert first.labels == ["stem"]
+
+
+def test_torchscript_weights_predict_what_the_model_predicted(trained, test_sheets):
+    result, _ = trained
+    cpu = torch.device("cpu")
+    module = load_torchscript(result.torchscript, cpu)
+    runtime = SegmentationRuntime(module, result.input_spec, CONFIG.threshold, cpu)
+    predicted = [p.mask for p in runtime.predict([s.image for s in test_sheets])]
+    assert [m.shape for m in predicted] == [s.mask.shape for s in test_sheets]
+    direct = predict_masks(module, test_sheets, result.input_spec, CONFIG.threshold, cpu)
     assert all(np.array_equal(a, b) for a, b in zip(predicted, direct, strict=True))
-    reported = summarise(predicted, [s.mask for s in test])["iou"]
-    assert reported == pytest.approx(trained.metrics["test"]["iou"])
+    reloaded = {s.key: iou(m, s.mask) for s, m in zip(test_sheets, predicted, strict=True)}
+    assert reloaded == pytest.approx(result.per_image_iou)
 
 
 def test_plots_are_pngs(trained):
-    assert set(trained.plots) == {"loss_curve.png", "test_iou.png"}
-    for content in trained.plots.values():
+    result, _ = trained
+    assert set(result.plots) == {"loss_curve.png", "test_iou.png"}
+    for content in result.plots.values():
         with Image.open(io.BytesIO(content)) as image:
             assert image.format == "PNG" and image.width > 100

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from invenio_access.permissions import authenticated_user
+from invenio_access.permissions import any_user, authenticated_user
 from invenio_access.utils import get_identity
 from invenio_communities.generators import CommunityRoleNeed
 from invenio_communities.proxies import current_communities
@@ -280,12 +280,14 @@ def _media_links(row: CoreRow) -> list[str]:
 
 
 def depositor_identity(user):
-    """The identity a user's import runs with: the user, logged in, with community roles.
+    """The identity a user's import runs with: the user, logged in (so also "any user": public
+    records are readable), with community roles.
 
     The roles are read from the database, not from InvenioRDM's identity cache: a community
     created just before the upload may not have reached that cache yet (a Celery task clears it).
     """
     identity = get_identity(user)
+    identity.provides.add(any_user)
     identity.provides.add(authenticated_user)
     members = current_communities.service.members.config.record_cls
     for community_id, role in members.get_memberships(identity):
