@@ -58,7 +58,7 @@ once specimens "adding the specimen resource type and duplicate-lookup indexes" 
 once annotations "creating the annotation table, index and record-search fields" \
   invenio annotations setup
 once bulk "creating the bulk-deposit tables" invenio specimens bulk-setup
-once mlmodels "adding the model-record fields to the record indices" invenio mlmodels setup
+once mlmodels "adding the model-record fields and the ratings table" invenio mlmodels setup
 
 if [ ! -f "$stamps/admin" ]; then
   generated=""

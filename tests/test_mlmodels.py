@@ -342,3 +342,118 @@ def test_predict_returns_annotations_and_stores_nothing(owner, anonymous, model)
     assert bad.json()["errors"][0]["field"] == "file"
     after = anonymous.get("/api/annotations", params={"model": model["id"]}).json()
     assert after["hits"]["total"] == before["hits"]["total"]
+
+
+def test_model_search_by_metric_threshold_and_the_model_card(live, anonymous, dataset, model):
+    def ids(**params):
+        response = anonymous.get("/api/models", params=params)
+        assert response.status_code == 200, response.text
+        return [hit["id"] for hit in response.json()["hits"]["hits"]]
+
+    test_iou = next(
+        m["value"]
+        for m in model["custom_fields"]["ml:metrics"]
+        if m["metric"] == "iou" and m["split"] == "test"
+    )
+    found = wait_for(
+        lambda: ids(metric="iou", min=test_iou - 0.01, dataset=dataset["id"], split="test"),
+        what="the model in the search index",
+    )
+    assert model["id"] in found
+    assert model["id"] not in ids(metric="iou", min=test_iou + 0.01, split="test")
+    assert model["id"] not in ids(metric="iou", dataset="some-other-dataset")
+    assert model["id"] in ids(q="task:semantic-segmentation AND use_case:plant-segmentation")
+    bad = anonymous.get("/api/models", params={"metric": "iou", "min": "high"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "min"
+
+    page = anonymous.get(f"/records/{model['id']}")
+    assert page.status_code == 200
+    assert 'id="model-card"' in page.text and "semantic-segmentation" in page.text
+    assert f'href="/records/{dataset["id"]}"' in page.text
+    assert f"/api/records/{model['id']}/files/loss_curve.png/content" in page.text
+
+
+def test_a_training_job_cancelled_between_epochs_deposits_nothing(owner, dataset):
+    drafts_before = owner.get("/api/user/records", params={"q": "metadata.title:Cancelled"})
+    response = owner.post(
+        "/api/ml/jobs",
+        json={
+            "type": "training",
+            "task": "semantic-segmentation",
+            "category": "plant",
+            "dataset": dataset["id"],
+            "hyperparameters": {**HYPERPARAMETERS, "epochs": 500},
+            "title": "Cancelled segmenter",
+        },
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    wait_for(
+        lambda: owner.get(f"/api/ml/jobs/{job_id}").json()["progress"].get("epoch", 0) >= 1,
+        timeout=120,
+        what="the first epoch",
+    )
+    cancelled = owner.post(f"/api/ml/jobs/{job_id}/cancel")
+    assert cancelled.status_code == 202
+    assert cancelled.json()["state"] in ("CANCELLING", "CANCELLED")
+    job = _job(owner, job_id)
+    assert job["state"] == "CANCELLED"
+    assert job["progress"]["epoch"] < 500
+    assert job["result"] == {}
+    drafts_after = owner.get("/api/user/records", params={"q": "metadata.title:Cancelled"})
+    assert drafts_after.json()["hits"]["total"] == drafts_before.json()["hits"]["total"]
+
+
+def test_training_requests_are_checked(owner, dataset):
+    cases = [
+        ({"task": "object-detection"}, "task"),
+        ({"category": ""}, "category"),
+        ({"dataset": None}, "dataset"),
+        ({"hyperparameters": {"epochs": 0}}, "hyperparameters"),
+        ({"hyperparameters": {"optimizer": "sgd"}}, "hyperparameters"),
+        ({"base_model": "abcd-1234"}, "base_model"),
+    ]
+    valid = {"type": "training", "task": "semantic-segmentation", "category": "plant"}
+    for change, field in cases:
+        body = {**valid, "dataset": dataset["id"], **change}
+        response = owner.post("/api/ml/jobs", json=body)
+        assert response.status_code == 400, (change, response.text)
+        assert response.json()["errors"][0]["field"] == field
+
+
+def test_ratings_one_per_user_and_the_suitability_they_move(live, owner, anonymous, model):
+    rater = Api(live.url, live.token("ml-rater@example.org"))
+    url = f"/api/models/{model['id']}/rating"
+    first = owner.put(url, json={"value": 5, "comment": "Clean masks on our sheets"})
+    assert first.status_code == 200, first.text
+    assert first.json()["count"] == 1
+    assert first.json()["bayesian"] == pytest.approx((5 * 3 + 5) / 6, abs=1e-4)
+    again = owner.put(url, json={"value": 4})
+    assert again.json()["count"] == 1 and again.json()["mean"] == 4
+    refused = rater.put(url, json={"value": 6})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "value"
+    assert rater.put(url, json={"value": 2}).json()["count"] == 2
+    assert anonymous.put(url, json={"value": 5}).status_code == 401
+
+    listed = anonymous.get(f"/api/models/{model['id']}/ratings").json()
+    assert listed["summary"] == {"count": 2, "mean": 3.0, "bayesian": 3.0}
+    assert {r["value"] for r in listed["ratings"]} == {4, 2}
+    [score] = listed["suitability"]
+    test_iou = next(
+        m["value"]
+        for m in model["custom_fields"]["ml:metrics"]
+        if m["metric"] == "iou" and m["split"] == "test"
+    )
+    assert score["use_case"] == "plant-segmentation"
+    assert score["score"] == pytest.approx(0.8 * test_iou + 0.2 * 0.5, abs=1e-4)
+
+    ranked = anonymous.get(
+        "/api/models", params={"use_case": "plant-segmentation", "sort": "suitability"}
+    ).json()["hits"]["hits"]
+    scores = [hit["suitability"]["score"] for hit in ranked]
+    assert model["id"] in [hit["id"] for hit in ranked]
+    assert scores == sorted(scores, key=lambda s: -1.0 if s is None else s, reverse=True)
+    page = anonymous.get(f"/records/{model['id']}").text
+    assert "Community rating" in page and 'data-use-case="plant-segmentation"' in page
+    assert rater.delete(url).status_code == 204
+    assert rater.delete(url).status_code == 404

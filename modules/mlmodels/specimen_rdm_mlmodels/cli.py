@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import with_appcontext
+from invenio_db import db
 from invenio_rdm_records.proxies import current_rdm_records
 from invenio_records_resources.services.custom_fields.mappings import Mapping
 from invenio_search import current_search_client
@@ -9,6 +10,7 @@ from invenio_search.engine import dsl
 from invenio_search.utils import build_alias_name
 
 from .custom_fields import MODEL_CUSTOM_FIELDS
+from .ratings import RATING_TABLES
 
 
 @click.group()
@@ -19,7 +21,8 @@ def mlmodels() -> None:
 @mlmodels.command("setup")
 @with_appcontext
 def setup() -> None:
-    """Add the `ml:` fields to the record and draft indices of an existing instance."""
+    """Add the `ml:` fields to the record and draft indices of an existing instance, and the
+    ratings table where missing (idempotent)."""
     names = [field.name for field in MODEL_CUSTOM_FIELDS]
     properties = Mapping.properties_for_fields(names, MODEL_CUSTOM_FIELDS)
     service = current_rdm_records.records_service
@@ -27,3 +30,5 @@ def setup() -> None:
         index = dsl.Index(build_alias_name(record_cls.index._name), using=current_search_client)
         index.put_mapping(body={"properties": properties})
     click.echo(f"mlmodels: {len(names)} model fields in the record indices")
+    db.metadata.create_all(bind=db.engine, tables=RATING_TABLES, checkfirst=True)
+    click.echo("mlmodels: ratings table ready")

@@ -35,3 +35,12 @@ MLMODELS_GPU_WORKERS = False
 
 MLMODELS_TRAINING_MAX_IMAGES = 2000
 """Most images one training job reads (they are held in memory for the job)."""
+
+MLMODELS_RATING_PRIOR_MEAN = 3.0
+"""Prior mean of the Bayesian-averaged community rating (stars)."""
+
+MLMODELS_RATING_PRIOR_WEIGHT = 5
+"""How many ratings the prior counts as (larger: more ratings needed to move the average)."""
+
+MLMODELS_SUITABILITY_METRIC_WEIGHT = 0.8
+"""Share of the measured metric in the suitability score (the rest is the community rating)."""

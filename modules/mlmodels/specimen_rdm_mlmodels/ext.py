@@ -7,6 +7,7 @@ from flask import Flask
 from . import config
 from .model_runtime import runtime_cache
 from .pipeline_registry import PipelineRegistry
+from .suitability import model_scores
 from .use_cases import UseCase, load_use_cases
 
 
@@ -27,12 +28,18 @@ class SpecimenMLModels:
         runtime_cache.size = app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
         self.registry = PipelineRegistry(self._app_data(app, "PIPELINES_FILE", "pipelines.yaml"))
         app.extensions["specimen-mlmodels"] = self
+        app.add_template_global(self.card_scores, "model_card_scores")
 
     @staticmethod
     def _app_data(app: Flask, setting: str, name: str) -> Path:
         return Path(
             app.config[f"MLMODELS_{setting}"] or Path(app.instance_path) / "app_data" / name
         )
+
+    def card_scores(self, record: dict) -> dict:
+        """Rating and suitability shown on a model's landing page."""
+        weight = self.app.config["MLMODELS_SUITABILITY_METRIC_WEIGHT"]
+        return model_scores(record, self.use_cases, weight)
 
     @property
     def use_cases(self) -> dict[str, UseCase]:

@@ -7,6 +7,7 @@ worker takes the job again; the per-record checksum check makes that repeat writ
 """
 
 import time
+from contextlib import contextmanager
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -172,6 +173,22 @@ def _fail(run_id: str, message: str) -> None:
     db.session.commit()
 
 
+@contextmanager
+def _failures_end(run_id: str, expected: tuple[type[Exception], ...]):
+    """What stops a job ends its run as FAILED with a message: the time limit, an expected
+    error (its text), anything else (logged with its traceback)."""
+    try:
+        yield
+    except SoftTimeLimitExceeded:
+        limit = current_app.config["MLMODELS_JOB_TIME_LIMIT"]
+        _fail(run_id, f"stopped at the time limit of {limit} s")
+    except expected as error:
+        _fail(run_id, str(error))
+    except Exception as error:
+        logger.exception("ML job %s failed", run_id)
+        _fail(run_id, f"unexpected error: {error!r}")
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_pipeline_job(self, run_id: str) -> None:
     """Run a pipeline job: load the model once, annotate each record, report as it goes."""
@@ -179,15 +196,16 @@ def run_pipeline_job(self, run_id: str) -> None:
     if run is None:
         return
     request = run.args["request"]
-    try:
+    with _failures_end(run_id, (InferenceError, PipelineRegistryError)):
         pipeline = current_mlmodels.registry.get(request["pipeline"])
         if pipeline is None:
             raise InferenceError(f"pipeline: '{request['pipeline']}' is not registered")
         record = model_record(pipeline.model_record, pipeline.model_latest_of)
         model = load_model(record, pipeline.threshold, pipeline.device)
         ml_jobs.update_args(run, result={"model": model.reference()})
-        recids = [request["record"]] if request.get("record") else []
-        if not request.get("record"):
+        if request.get("record"):
+            recids = [request["record"]]
+        else:
             recids = _record_ids(pipeline, request.get("q", ""))
         run.total_entries = len(recids)
         db.session.commit()
@@ -209,16 +227,6 @@ def run_pipeline_job(self, run_id: str) -> None:
         status = RunStatusEnum.PARTIAL_SUCCESS if run.errored_entries else RunStatusEnum.SUCCESS
         ml_jobs.finish(run, status)
         db.session.commit()
-    except SoftTimeLimitExceeded:
-        _fail(
-            run_id,
-            f"stopped at the time limit of {current_app.config['MLMODELS_JOB_TIME_LIMIT']} s",
-        )
-    except (InferenceError, PipelineRegistryError) as error:
-        _fail(run_id, str(error))
-    except Exception as error:
-        logger.exception("pipeline job %s failed", run_id)
-        _fail(run_id, f"unexpected error: {error!r}")
 
 
 def _training_data(identity, request: dict):
@@ -236,64 +244,55 @@ def train_model_job(self, run_id: str) -> None:
     if run is None:
         return
     request = run.args["request"]
-    try:
-        identity = depositor_identity(db.session.get(User, run.started_by_id))
-        data = _training_data(identity, request)
-        run.total_entries = len(data.samples)
-        db.session.commit()
-        config = TrainingConfig(
-            **request.get("hyperparameters", {}),
-            device=request.get("device", current_app.config["MLMODELS_DEVICE"]),
-        )
+    with _failures_end(run_id, (TrainingDataError, ValueError)):
+        try:
+            identity = depositor_identity(db.session.get(User, run.started_by_id))
+            data = _training_data(identity, request)
+            run.total_entries = len(data.samples)
+            db.session.commit()
+            config = TrainingConfig(
+                **request.get("hyperparameters", {}),
+                device=request.get("device", current_app.config["MLMODELS_DEVICE"]),
+            )
 
-        def progress(epoch: int, epochs: int, loss: float, validation_iou: float) -> None:
-            if ml_jobs.cancel_requested(run):
-                raise TrainingCancelled()
+            def progress(epoch: int, epochs: int, loss: float, validation_iou: float) -> None:
+                if ml_jobs.cancel_requested(run):
+                    raise TrainingCancelled()
+                ml_jobs.update_args(
+                    run,
+                    progress={
+                        "epoch": epoch,
+                        "epochs": epochs,
+                        "loss": round(loss, 6),
+                        "validation_iou": round(validation_iou, 6),
+                    },
+                )
+                db.session.commit()
+
+            result = train_segmentation(
+                data.samples, config, progress=progress, label=request["category"]
+            )
+            draft = deposit_model(
+                identity, request, result, data.dataset, data.image_records, str(run.id)
+            )
+            run.inserted_entries = len(data.samples)
             ml_jobs.update_args(
                 run,
-                progress={
-                    "epoch": epoch,
-                    "epochs": epochs,
-                    "loss": round(loss, 6),
-                    "validation_iou": round(validation_iou, 6),
+                result={
+                    "draft": draft["id"],
+                    "metrics": result.metrics,
+                    "seconds": round(result.seconds, 3),
+                    "images_per_second": round(result.images_per_second, 3),
+                    "device": result.device,
                 },
             )
+            ml_jobs.finish(run, RunStatusEnum.SUCCESS)
             db.session.commit()
-
-        result = train_segmentation(
-            data.samples, config, progress=progress, label=request["category"]
-        )
-        draft = deposit_model(
-            identity, request, result, data.dataset, data.image_records, str(run.id)
-        )
-        run.inserted_entries = len(data.samples)
-        ml_jobs.update_args(
-            run,
-            result={
-                "draft": draft["id"],
-                "metrics": result.metrics,
-                "seconds": round(result.seconds, 3),
-                "images_per_second": round(result.images_per_second, 3),
-                "device": result.device,
-            },
-        )
-        ml_jobs.finish(run, RunStatusEnum.SUCCESS)
-        db.session.commit()
-    except TrainingCancelled:
-        db.session.rollback()
-        run = db.session.get(Run, run_id)
-        ml_jobs.finish(run, RunStatusEnum.CANCELLED, "cancelled during training")
-        db.session.commit()
-    except SoftTimeLimitExceeded:
-        _fail(
-            run_id,
-            f"stopped at the time limit of {current_app.config['MLMODELS_JOB_TIME_LIMIT']} s",
-        )
-    except (TrainingDataError, ValueError) as error:
-        _fail(run_id, str(error))
-    except Exception as error:
-        logger.exception("training job %s failed", run_id)
-        _fail(run_id, f"unexpected error: {error!r}")
+        except TrainingCancelled:
+            db.session.rollback()
+            run = db.session.get(Run, run_id)
+            ml_jobs.finish(run, RunStatusEnum.CANCELLED, "cancelled during training")
+            db.session.commit()
 
 
 class TrainingCancelled(Exception):

@@ -9,11 +9,14 @@ import yaml
 
 @dataclass(frozen=True)
 class UseCase:
-    """One use case: its title and the tasks a model must solve to serve it."""
+    """One use case: its title, the tasks that serve it, the metric models are compared on and
+    the repository's reference datasets (record ids) for that comparison."""
 
     id: str
     title: str
     tasks: tuple[str, ...]
+    metric: str
+    reference_datasets: tuple[str, ...] = ()
 
 
 @cache
@@ -21,5 +24,12 @@ def load_use_cases(path: str) -> dict[str, UseCase]:
     """`{id: UseCase}` from the YAML file (read once per process)."""
     entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return {
-        key: UseCase(key, entry["title"], tuple(entry["tasks"])) for key, entry in entries.items()
+        key: UseCase(
+            key,
+            entry["title"],
+            tuple(entry["tasks"]),
+            entry["metric"],
+            tuple(entry.get("reference_datasets") or ()),
+        )
+        for key, entry in entries.items()
     }

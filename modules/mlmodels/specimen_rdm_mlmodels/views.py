@@ -1,7 +1,10 @@
 """REST API of models, pipelines and ML jobs (under `/api`).
 
-- `GET /models?q=&metric=iou&min=0.5&dataset=<record id>&split=test&sort=metric`: model
-  records with a metric entry meeting all of that (docs/ml-models.md).
+- `GET /models?q=&metric=iou&min=0.5&dataset=<record id>&split=test&use_case=…&sort=metric|
+  suitability`: model records with a metric entry meeting all of that, with their suitability
+  for the use case (docs/ml-models.md).
+- `PUT /models/<id>/rating` `{"value": 1..5, "comment": …}`, `DELETE /models/<id>/rating`,
+  `GET /models/<id>/ratings` (ratings, Bayesian average, suitability per use case).
 - `POST /models/<id>/predict?format=w3c|coco` (body: the image, raw or as multipart `file`):
   the model's predictions on the image; nothing is stored.
 - `GET /models/<id>/analysed-records`: the records this model (any version) has annotated.
@@ -15,11 +18,12 @@
 
 import uuid
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from invenio_access import Permission
 from invenio_access.permissions import superuser_access
 from invenio_db import db
 from invenio_jobs.models import Run, RunStatusEnum
+from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_records_resources.services.errors import PermissionDeniedError
 from invenio_rest.csrf import csrf
 from sqlalchemy.orm.exc import NoResultFound
@@ -27,11 +31,14 @@ from sqlalchemy.orm.exc import NoResultFound
 from specimen_rdm_annotations.annotation_export import select_annotations
 
 from . import ml_jobs
+from .custom_fields import MODEL_RESOURCE_TYPE
 from .inference import InferenceError
 from .model_search import ModelSearchError, search_models
 from .prediction import predict
 from .proxies import current_mlmodels
+from .ratings import RatingError, rate, rating_summary, ratings_of, unrate
 from .segmentation_training import TrainingConfig
+from .suitability import model_scores, suitability
 from .tasks import schedule_pipeline_job, schedule_training_job
 
 blueprint = Blueprint("specimen_mlmodels", __name__)
@@ -94,10 +101,68 @@ def _search_error(error: ModelSearchError):
     return _request_error(MLRequestError(400, error.field, error.reason))
 
 
+def _suitability(hit: dict, use_case) -> dict:
+    concept = (hit.get("parent") or {}).get("id") or hit["id"]
+    weight = current_app.config["MLMODELS_SUITABILITY_METRIC_WEIGHT"]
+    return suitability(hit.get("custom_fields") or {}, use_case, rating_summary(concept), weight)
+
+
 @blueprint.route("/models", methods=["GET"])
 def models():
-    """Model records, filtered by task/keywords (q) and by a metric threshold."""
-    return jsonify(search_models(g.identity, request.args.to_dict()))
+    """Model records, filtered by task/keywords (q), metric threshold and use case."""
+    found = search_models(
+        g.identity, request.args.to_dict(), current_mlmodels.use_cases, _suitability
+    )
+    return jsonify(found)
+
+
+def _concept(model_id: str) -> tuple[dict, str]:
+    """The model record (read permission checked) and its concept id."""
+    item = current_rdm_records_service.read(g.identity, model_id).to_dict()
+    if (item["metadata"].get("resource_type") or {}).get("id") != MODEL_RESOURCE_TYPE:
+        raise MLRequestError(404, None, f"Record {model_id} is not a model.")
+    return item, item["parent"]["id"]
+
+
+@blueprint.route("/models/<model_id>/rating", methods=["PUT"])
+def put_rating(model_id: str):
+    """Rate the model (1–5, optional comment); one rating per user, replaced on each PUT."""
+    user_id = _user_id()
+    _, concept = _concept(model_id)
+    body = request.get_json(silent=True) or {}
+    try:
+        rate(concept, user_id, body.get("value"), body.get("comment"))
+    except RatingError as error:
+        raise MLRequestError(400, error.field, error.reason) from None
+    return jsonify({"model": model_id, "concept": concept, **rating_summary(concept)})
+
+
+@blueprint.route("/models/<model_id>/rating", methods=["DELETE"])
+def delete_rating(model_id: str):
+    """Withdraw the caller's rating."""
+    user_id = _user_id()
+    _, concept = _concept(model_id)
+    if not unrate(concept, user_id):
+        raise MLRequestError(404, None, "You have not rated this model.")
+    return "", 204
+
+
+@blueprint.route("/models/<model_id>/ratings", methods=["GET"])
+def get_ratings(model_id: str):
+    """The model's ratings, their summary and its suitability for each of its use cases."""
+    item, concept = _concept(model_id)
+    scores = model_scores(
+        item, current_mlmodels.use_cases, current_app.config["MLMODELS_SUITABILITY_METRIC_WEIGHT"]
+    )
+    return jsonify(
+        {
+            "model": model_id,
+            "concept": concept,
+            "summary": scores["rating"],
+            "ratings": ratings_of(concept),
+            "suitability": scores["suitability"],
+        }
+    )
 
 
 @blueprint.route("/models/<model_id>/predict", methods=["POST"])
