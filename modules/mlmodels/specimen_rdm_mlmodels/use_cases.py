@@ -23,6 +23,10 @@ class UseCase:
 def load_use_cases(path: str) -> dict[str, UseCase]:
     """`{id: UseCase}` from the YAML file (read once per process)."""
     entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    for key, entry in entries.items():
+        missing = [name for name in ("title", "tasks", "metric") if name not in (entry or {})]
+        if missing:
+            raise ValueError(f"{path}: use case '{key}' lacks {', '.join(missing)}")
     return {
         key: UseCase(
             key,

@@ -70,3 +70,10 @@ def test_problems_name_the_fields():
 
 def test_other_records_are_not_models():
     assert not is_model({"metadata": {"resource_type": {"id": "image-specimen"}}})
+
+
+def test_a_use_case_without_its_metric_is_named(tmp_path):
+    path = tmp_path / "use_cases.yaml"
+    path.write_text("plants:\n  title: Plants\n  tasks: [semantic-segmentation]\n")
+    with pytest.raises(ValueError, match="use case 'plants' lacks metric"):
+        load_use_cases(str(path))
