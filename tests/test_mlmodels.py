@@ -459,3 +459,15 @@ def test_ratings_one_per_user_and_the_suitability_they_move(live, owner, anonymo
     assert "Community rating" in page and 'data-use-case="plant-segmentation"' in page
     assert rater.delete(url).status_code == 204
     assert rater.delete(url).status_code == 404
+
+
+def test_a_broken_registry_stops_no_deposit(live, owner):
+    live.pipelines_file.write_text("pipelines:\n  plant-masks: {model: {}}\n")
+    try:
+        record = publish_sheet(owner, f"Sheet despite registry {uuid.uuid4().hex[:8]}")
+        assert record["status"] == "published"
+        response = owner.get("/api/ml/pipelines")
+        assert response.status_code == 500
+        assert "pipelines.plant-masks.model" in response.json()["message"]
+    finally:
+        live.pipelines_file.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ own required fields); publishing a model without a licence, a task, or with a we
 is not among its files fails with a 400 naming the field.
 """
 
+import logging
 from collections.abc import Mapping
 
 from invenio_records_resources.services.records.components import ServiceComponent
@@ -12,8 +13,11 @@ from invenio_records_resources.services.uow import TaskOp
 from marshmallow import ValidationError
 
 from .custom_fields import MODEL_RESOURCE_TYPE
+from .pipeline_registry import PipelineRegistryError
 from .proxies import current_mlmodels
 from .use_cases import UseCase
+
+logger = logging.getLogger(__name__)
 
 
 def is_model(data: Mapping) -> bool:
@@ -64,7 +68,16 @@ class PipelineTriggerComponent(ServiceComponent):
     """After a record is published, queue the registered pipelines that apply to it."""
 
     def publish(self, identity, draft=None, record=None, **kwargs):
-        """Queued after the commit; the task decides which pipelines apply."""
+        """Queued after the commit (and only when some pipeline runs on publish); the task
+        decides which pipelines apply."""
+        try:
+            pipelines = current_mlmodels.registry.pipelines().values()
+        except PipelineRegistryError as error:
+            # A broken registry must not stop deposits: say so, run no pipeline.
+            logger.error("no pipelines run after publishing: %s", error)
+            return
+        if not any(p.on_publish for p in pipelines):
+            return
         # Imported here: the tasks import torch, which the configuration (invenio.cfg imports
         # this module) should not load.
         from .tasks import run_pipelines_on_publish

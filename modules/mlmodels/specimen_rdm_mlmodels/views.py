@@ -34,6 +34,7 @@ from . import ml_jobs
 from .custom_fields import MODEL_RESOURCE_TYPE
 from .inference import InferenceError
 from .model_search import ModelSearchError, search_models
+from .pipeline_registry import PipelineRegistryError
 from .prediction import predict
 from .proxies import current_mlmodels
 from .ratings import RatingError, rate, rating_summary, ratings_of, unrate
@@ -73,6 +74,12 @@ def _request_error(error: MLRequestError):
 def _inference_error(error: InferenceError):
     field, _, reason = str(error).partition(": ")
     return _request_error(MLRequestError(400, field, reason or str(error)))
+
+
+@blueprint.errorhandler(PipelineRegistryError)
+def _registry_error(error: PipelineRegistryError):
+    message = f"The pipeline registry is broken ({error}); an administrator must fix it."
+    return _request_error(MLRequestError(500, None, message))
 
 
 @blueprint.errorhandler(PermissionDeniedError)
