@@ -7,7 +7,8 @@ Starts its own instance (database `specimen_rdm_bench_ml`) and:
    time, images/s and the test IoU;
 2. publishes N sheets (default 1,000: variants of the 10 real sheets, cropped, flipped and
    re-encoded, so each has its own checksum) in records of 100 images;
-3. runs the pipeline job over them R times (each time with a new version of the model, so each
+3. once the worker has drained its queues (IIIF tiles of the new sheets), runs the pipeline job
+   over them R times (each time with a new version of the model, so each
    run computes everything) and, in the same run, a bare torch loop over the same JPEG bytes
    (decode, resize, normalise, forward in batches, upsample, threshold);
 prints images/s of both (median of R runs), the ratio pipeline/bare (target ≥ 0.8) and the
@@ -162,6 +163,24 @@ def new_version(api: Api, model: dict, weights: bytes) -> dict:
     return publish(api, draft["id"])
 
 
+def wait_until_idle(instance: LiveInstance, settle: float = 15) -> None:
+    """Wait until the main worker's queues hold no message (publishing queues IIIF tiles and
+    metadata extraction), then `settle` seconds for the tasks it has already taken."""
+    from kombu import Connection
+
+    with Connection(instance.env["INVENIO_BROKER_URL"]) as connection:
+        channel = connection.channel()
+
+        def empty():
+            return all(
+                channel.queue_declare(queue=name, passive=True).message_count == 0
+                for name in ("celery", "indexing", "low", "pipelines-cpu")
+            )
+
+        wait_for(empty, timeout=3600, interval=2, what="the worker's queues to drain")
+    time.sleep(settle)
+
+
 def bare_loop(module, images: list[bytes], spec: dict) -> float:
     """Images/s of decode → resize → normalise → forward (batches) → upsample → threshold."""
     height, width = spec["size"]
@@ -235,6 +254,7 @@ def main() -> None:
                 upload(user, draft["id"], key, content)
             publish(user, draft["id"])
         query = f'metadata.title:"Pipeline bench {tag}"'
+        wait_until_idle(instance)
         pipeline_rates, bare_rates = [], []
         worker = dict(instance.processes)["worker"].pid
         with PeakRSS(worker) as memory:

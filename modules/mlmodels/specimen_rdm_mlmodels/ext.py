@@ -5,7 +5,6 @@ from pathlib import Path
 from flask import Flask
 
 from . import config
-from .model_runtime import runtime_cache
 from .pipeline_registry import PipelineRegistry
 from .suitability import model_scores
 from .use_cases import UseCase, load_use_cases
@@ -25,7 +24,6 @@ class SpecimenMLModels:
             if name.startswith("MLMODELS_"):
                 app.config.setdefault(name, getattr(config, name))
         self.app = app
-        runtime_cache.size = app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
         self.registry = PipelineRegistry(self._app_data(app, "PIPELINES_FILE", "pipelines.yaml"))
         app.extensions["specimen-mlmodels"] = self
         app.add_template_global(self.card_scores, "model_card_scores")

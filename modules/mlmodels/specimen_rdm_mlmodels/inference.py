@@ -93,6 +93,7 @@ def load_model(record: RDMRecord, threshold: float, device: str) -> LoadedModel:
         with file_record.open_stream("rb") as stream:
             return stream.read()
 
+    runtime_cache.size = current_app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
     try:
         runtime = runtime_cache.get(
             file_record.file.checksum,

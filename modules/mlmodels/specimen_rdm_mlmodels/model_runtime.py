@@ -166,4 +166,4 @@ class RuntimeCache:
 
 
 runtime_cache = RuntimeCache()
-"""The worker's cache (its size follows MLMODELS_RUNTIME_CACHE_SIZE, set by the extension)."""
+"""The worker's cache (its size follows MLMODELS_RUNTIME_CACHE_SIZE, set on each model load)."""
