@@ -322,7 +322,7 @@ def test_predict_returns_annotations_and_stores_nothing(owner, anonymous, model)
     name = NEW_NAMES[-1]
     response = anonymous.post(
         f"/api/models/{model['id']}/predict",
-        params={"format": "w3c", "filename": f"{name}.jpg"},
+        params={"format": "w3c", "filename": f"{name}.jpg", "threshold": 0.2},
         data=_sheet(name),
         headers={"Content-Type": "image/jpeg"},
     )
@@ -333,7 +333,7 @@ def test_predict_returns_annotations_and_stores_nothing(owner, anonymous, model)
     assert page["items"][0]["target"]["source"] == f"{name}.jpg"
     coco = anonymous.post(
         f"/api/models/{model['id']}/predict",
-        params={"format": "coco"},
+        params={"format": "coco", "threshold": 0.2},
         files={"file": (f"{name}.jpg", _sheet(name))},
     )
     assert coco.status_code == 200, coco.text
@@ -342,6 +342,10 @@ def test_predict_returns_annotations_and_stores_nothing(owner, anonymous, model)
     width, height = Image.open(io.BytesIO(_sheet(name))).size
     assert result["segmentation"]["size"] == [height, width]
 
+    high = anonymous.post(
+        f"/api/models/{model['id']}/predict", params={"threshold": 2}, data=_sheet(name)
+    )
+    assert high.status_code == 400 and high.json()["errors"][0]["field"] == "threshold"
     bad = anonymous.post(f"/api/models/{model['id']}/predict", data=b"not an image")
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "file"

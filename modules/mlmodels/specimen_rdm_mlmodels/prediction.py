@@ -32,7 +32,9 @@ class _Upload:
         return io.BytesIO(self.data)
 
 
-def predict(identity, model_id: str, data: bytes, filename: str, fmt: str) -> dict | list:
+def predict(
+    identity, model_id: str, data: bytes, filename: str, fmt: str, threshold: float = 0.5
+) -> dict | list:
     """Run model record `model_id` (which `identity` may read) on one image; the annotations."""
     item = current_rdm_records_service.read(identity, model_id)
     record = item._record
@@ -50,7 +52,7 @@ def predict(identity, model_id: str, data: bytes, filename: str, fmt: str) -> di
     except Exception as error:
         raise InferenceError(f"file: not an image Pillow can read ({error})") from None
     pixels = read_image(_Upload(data), current_app.config["MLMODELS_MAX_IMAGE_PIXELS"])
-    model = load_model(record, 0.5, current_app.config["MLMODELS_DEVICE"])
+    model = load_model(record, threshold, current_app.config["MLMODELS_DEVICE"])
     height, width = pixels.shape[:2]
     [prediction] = model.runtime.predict([pixels], batch_size=1)
     labels = model.labels or [{"index": 0, "name": "plant"}]

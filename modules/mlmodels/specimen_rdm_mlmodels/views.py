@@ -5,7 +5,8 @@
   for the use case (docs/ml-models.md).
 - `PUT /models/<id>/rating` `{"value": 1..5, "comment": …}`, `DELETE /models/<id>/rating`,
   `GET /models/<id>/ratings` (ratings, Bayesian average, suitability per use case).
-- `POST /models/<id>/predict?format=w3c|coco` (body: the image, raw or as multipart `file`):
+- `POST /models/<id>/predict?format=w3c|coco&threshold=0.5` (body: the image, raw or as
+  multipart `file`):
   the model's predictions on the image; nothing is stored.
 - `GET /models/<id>/analysed-records`: the records this model (any version) has annotated.
 - `GET /ml/pipelines`: the registered pipelines.
@@ -184,7 +185,13 @@ def predict_view(model_id: str):
         raise MLRequestError(400, "file", "send the image as the body or as multipart 'file'")
     filename = (upload.filename if upload else None) or request.args.get("filename", "image")
     fmt = request.args.get("format", "w3c")
-    return jsonify(predict(g.identity, model_id, data, filename, fmt))
+    try:
+        threshold = float(request.args.get("threshold", 0.5))
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold < 1:
+        raise MLRequestError(400, "threshold", "a number between 0 and 1")
+    return jsonify(predict(g.identity, model_id, data, filename, fmt, threshold))
 
 
 @blueprint.route("/models/<model_id>/analysed-records", methods=["GET"])
