@@ -50,6 +50,23 @@ def _machine_annotations(api: Api, recid: str) -> list[dict]:
     return response.json()["hits"]["hits"]
 
 
+def _model_body(title: str, custom_fields: dict, files: bool, **metadata) -> dict:
+    """A model record's REST body with DataCite-complete metadata."""
+    return {
+        "access": {"record": "public", "files": "public"},
+        "files": {"enabled": files},
+        "metadata": {
+            "resource_type": {"id": "model"},
+            "title": title,
+            "publication_date": "2026-11-22",
+            "publisher": "Specimen RDM",
+            "creators": CREATORS,
+            **metadata,
+        },
+        "custom_fields": custom_fields,
+    }
+
+
 def _register(live, pipelines: dict) -> None:
     live.pipelines_file.write_text(json.dumps({"pipelines": pipelines}))
 
@@ -173,21 +190,11 @@ def test_training_job_reports_progress_and_deposits_a_draft_model(owner, dataset
 def test_publishing_a_model_needs_a_licence_and_its_weights(owner):
     response = owner.post(
         "/api/records",
-        json={
-            "access": {"record": "public", "files": "public"},
-            "files": {"enabled": False},
-            "metadata": {
-                "resource_type": {"id": "model"},
-                "title": "Model without licence",
-                "publication_date": "2026-11-22",
-                "publisher": "Specimen RDM",
-                "creators": CREATORS,
-            },
-            "custom_fields": {
-                "ml:task": "semantic-segmentation",
-                "ml:use_cases": ["label-transcription"],
-            },
-        },
+        json=_model_body(
+            "Model without licence",
+            {"ml:task": "semantic-segmentation", "ml:use_cases": ["label-transcription"]},
+            files=False,
+        ),
     )
     assert response.status_code == 201, response.text
     draft = response.json()
@@ -272,24 +279,15 @@ def test_pipeline_jobs_are_for_administrators(owner):
 def test_corrupt_weights_fail_the_job_with_a_clear_error_and_write_nothing(
     live, owner, admin, anonymous, model
 ):
+    custom = {k: v for k, v in model["custom_fields"].items() if k != "ml:metrics"}
     response = owner.post(
         "/api/records",
-        json={
-            "access": {"record": "public", "files": "public"},
-            "files": {"enabled": True},
-            "metadata": {
-                "resource_type": {"id": "model"},
-                "title": "Broken model",
-                "publication_date": "2026-11-22",
-                "publisher": "Specimen RDM",
-                "creators": CREATORS,
-                "rights": [{"id": "cc-by-4.0"}],
-            },
-            "custom_fields": {
-                **{k: v for k, v in model["custom_fields"].items() if k != "ml:metrics"},
-                "ml:weights_file": "model.pt",
-            },
-        },
+        json=_model_body(
+            "Broken model",
+            {**custom, "ml:weights_file": "model.pt"},
+            files=True,
+            rights=[{"id": "cc-by-4.0"}],
+        ),
     )
     assert response.status_code == 201, response.text
     draft = response.json()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from flask import current_app
+from invenio_access.permissions import system_identity
 from invenio_db import db
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_rdm_records.records.api import RDMRecord
@@ -52,8 +53,6 @@ class LoadedModel:
 
 def model_record(record_id: str | None, latest_of: str | None) -> RDMRecord:
     """The published model record: by id, or the latest version of a concept (parent) id."""
-    from invenio_access.permissions import system_identity
-
     try:
         if latest_of:
             item = current_rdm_records_service.read_latest(system_identity, latest_of)

@@ -149,7 +149,6 @@ def _annotate_with_retries(run: Run, recid: str, model, pipeline: Pipeline) -> d
                 ml_jobs.add_error(run, recid, f"failed after {attempt + 1} attempts: {error}")
                 return None
             time.sleep(delays[attempt])
-    return None
 
 
 def _take(run_id: str) -> Run | None:
