@@ -221,7 +221,6 @@ def main() -> None:
     args = parser.parse_args()
 
     instance = LiveInstance(name="specimen_rdm_bench_ml")
-    instance.extra_env["INVENIO_MLMODELS_PIPELINES_FILE"] = str(instance.pipelines_file)
     print("bench: preparing a fresh instance (database, indices, fixtures)...", flush=True)
     instance.reset()
     instance.setup()

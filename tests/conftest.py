@@ -33,7 +33,6 @@ def live(datacite):
         }
     )
     # The ML tests register pipelines by writing this file (re-read by the workers).
-    instance.extra_env["INVENIO_MLMODELS_PIPELINES_FILE"] = str(instance.pipelines_file)
     instance.prepare()
     try:
         instance.start()

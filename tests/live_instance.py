@@ -102,6 +102,9 @@ class LiveInstance:
             INVENIO_SITE_API_URL=f"{self.url}/api",
             INVENIO_TRUSTED_HOSTS="['127.0.0.1', 'localhost']",
             INVENIO_RATELIMIT_ENABLED="False",
+            # No pipelines unless a test writes them (the shipped registry runs OCR and
+            # image features on every published specimen).
+            INVENIO_MLMODELS_PIPELINES_FILE=str(self.pipelines_file),
             SPECIMEN_DATA_DIR=str(self.var / "data"),
             SPECIMEN_ARCHIVE_DIR=str(self.var / "archive"),
             ADMIN_EMAIL="admin@example.org",

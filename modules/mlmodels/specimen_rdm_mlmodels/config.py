@@ -44,3 +44,7 @@ MLMODELS_RATING_PRIOR_WEIGHT = 5
 
 MLMODELS_SUITABILITY_METRIC_WEIGHT = 0.8
 """Share of the measured metric in the suitability score (the rest is the community rating)."""
+
+MLMODELS_SIMILARITY_MODEL = "efficientnet-lite0-features"
+"""Feature model whose embeddings `/api/similar` searches when no `model=` is given: a built-in
+model id or a model record id."""

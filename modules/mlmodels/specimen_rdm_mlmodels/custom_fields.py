@@ -106,6 +106,7 @@ MODEL_CUSTOM_FIELDS = [
     KeywordCF(name="ml:weight_format", field_args={"validate": validate.OneOf(WEIGHT_FORMATS)}),
     KeywordCF(name="ml:architecture"),
     KeywordCF(name="ml:weights_file"),
+    KeywordCF(name="ml:builtin"),
     KeywordCF(name="ml:use_cases", multiple=True),
     KeywordCF(name="ml:keywords", multiple=True),
     TextCF(name="ml:intended_use"),

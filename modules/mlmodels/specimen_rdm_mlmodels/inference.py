@@ -1,10 +1,13 @@
-"""Run a model record on a record's images and store what it finds as annotations.
+"""Run a model record on a record's images and store what it finds.
 
-Every machine annotation carries the model record id and version, the job id, its score and
-the checksum of the file it was computed on. A record's file that already has annotations of
-this model version for this checksum is skipped, so running a pipeline twice (or the same
-model on a re-published record whose image did not change) writes nothing new. A transaction
-lock per (record, model version) keeps two workers from writing the same results at once.
+What is written depends on the model's task: a segmentation model writes mask annotations, a
+text-recognition model one text annotation per line it reads, a feature extractor one
+embedding per image (`embeddings.py`, the similarity index). Every machine annotation carries
+the model record id and version, the job id, its score and the checksum of the file it was
+computed on; an embedding row the same. A record's file that already has results of this model
+version for this checksum is skipped, so running a pipeline twice (or the same model on a
+re-published record whose image did not change) writes nothing new. A transaction lock per
+(record, model version) keeps two workers from writing the same results at once.
 """
 
 import io
@@ -26,11 +29,24 @@ from specimen_rdm_annotations.services.components import now_iso
 from specimen_rdm_annotations.target_access import resolve_target
 from specimen_rdm_annotations.target_files import image_files
 
+from . import embeddings
+from .builtin_models import builtin_record_id
 from .custom_fields import MODEL_RESOURCE_TYPE
-from .model_runtime import ModelLoadError, runtime_cache, select_device
+from .model_runtime import RUNTIMES, ModelLoadError, runtime_cache, select_device
+from .ocr_runtime import OCR_ARCHITECTURE, OCR_FILES, ocr_cache
 
-SUPPORTED_TASKS = ("semantic-segmentation",)
-SUPPORTED_FORMATS = ("torchscript",)
+WRITES_OF_TASK = {
+    "semantic-segmentation": "annotations",
+    "text-recognition": "text",
+    "feature-extraction": "embeddings",
+}
+"""What a pipeline of a model of each runnable task writes."""
+SUPPORTED_TASKS = tuple(WRITES_OF_TASK)
+FORMAT_OF_TASK = {
+    "semantic-segmentation": "torchscript",
+    "feature-extraction": "torchscript",
+    "text-recognition": "onnx",
+}
 
 
 class InferenceError(ValueError):
@@ -45,14 +61,24 @@ class LoadedModel:
     version: str
     labels: list[dict]
     runtime: object
+    task: str = "semantic-segmentation"
 
     def reference(self) -> dict:
         """What machine annotations store as their model."""
         return {"record": self.record, "version": self.version}
 
 
-def model_record(record_id: str | None, latest_of: str | None) -> RDMRecord:
-    """The published model record: by id, or the latest version of a concept (parent) id."""
+def model_record(
+    record_id: str | None, latest_of: str | None, builtin: str | None = None
+) -> RDMRecord:
+    """The published model record: by id, the latest version of a concept (parent) id, or the
+    record of a built-in model."""
+    if builtin:
+        record_id = builtin_record_id(builtin)
+        if record_id is None:
+            raise InferenceError(
+                f"model: built-in model '{builtin}' has no record (run `invenio mlmodels builtin`)"
+            )
     try:
         if latest_of:
             item = current_rdm_records_service.read_latest(system_identity, latest_of)
@@ -73,32 +99,60 @@ def load_model(record: RDMRecord, threshold: float, device: str) -> LoadedModel:
     task = custom.get("ml:task")
     if task not in SUPPORTED_TASKS:
         raise InferenceError(f"model: task '{task}' of {recid} has no runtime here yet")
-    if custom.get("ml:weight_format") not in SUPPORTED_FORMATS:
+    weight_format = custom.get("ml:weight_format")
+    if weight_format != FORMAT_OF_TASK[task]:
         raise InferenceError(
-            f"model: weight format '{custom.get('ml:weight_format')}' of {recid} is not "
-            f"one of {', '.join(SUPPORTED_FORMATS)}"
+            f"model: weight format '{weight_format}' of {recid} cannot run: {task} models run "
+            f"from {FORMAT_OF_TASK[task]} weights here"
         )
-    key = custom.get("ml:weights_file")
-    file_record = record.files.get(key) if key else None
-    if file_record is None or file_record.file is None:
-        raise InferenceError(f"model: weights file '{key}' is not a file of {recid}")
-
-    def read_weights() -> bytes:
-        with file_record.open_stream("rb") as stream:
-            return stream.read()
-
     runtime_cache.size = current_app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
     try:
-        runtime = runtime_cache.get(
-            file_record.file.checksum,
-            read_weights,
-            custom.get("ml:input") or {},
-            threshold,
-            select_device(device),
-        )
+        if task == "text-recognition":
+            runtime = _ocr_runtime(record, custom, threshold, device)
+        else:
+            runtime = _torch_runtime(record, custom, threshold, device, task)
     except ModelLoadError as error:
-        raise InferenceError(f"model: {recid} {key}: {error}") from error
-    return LoadedModel(recid, str(record.versions.index), custom.get("ml:labels") or [], runtime)
+        raise InferenceError(f"model: {recid} {custom.get('ml:weights_file')}: {error}") from error
+    labels = custom.get("ml:labels") or []
+    return LoadedModel(recid, str(record.versions.index), labels, runtime, task)
+
+
+def _model_file(record: RDMRecord, key: str | None):
+    file_record = record.files.get(key) if key else None
+    if file_record is None or file_record.file is None:
+        raise InferenceError(f"model: weights file '{key}' is not a file of {record.pid.pid_value}")
+    return file_record
+
+
+def _read(file_record) -> bytes:
+    with file_record.open_stream("rb") as stream:
+        return stream.read()
+
+
+def _torch_runtime(record: RDMRecord, custom: dict, threshold: float, device: str, task: str):
+    assert task in RUNTIMES
+    file_record = _model_file(record, custom.get("ml:weights_file"))
+    return runtime_cache.get(
+        file_record.file.checksum,
+        lambda: _read(file_record),
+        custom.get("ml:input") or {},
+        threshold,
+        select_device(device),
+        task=task,
+    )
+
+
+def _ocr_runtime(record: RDMRecord, custom: dict, threshold: float, device: str):
+    if custom.get("ml:architecture") != OCR_ARCHITECTURE:
+        raise InferenceError(
+            f"model: text recognition runs the '{OCR_ARCHITECTURE}' architecture (files "
+            f"{', '.join(OCR_FILES)}), not '{custom.get('ml:architecture')}'"
+        )
+    files = {name: _model_file(record, name) for name in OCR_FILES}
+    checksums = {name: f.file.checksum for name, f in files.items()}
+    return ocr_cache.get(
+        checksums, lambda name: _read(files[name]), threshold, select_device(device).type
+    )
 
 
 def read_image(file_record, max_pixels: int) -> np.ndarray:
@@ -140,7 +194,9 @@ _CHECKSUMS_SQL = text(
 
 
 def _done_checksums(recid: str, model: LoadedModel) -> set[str]:
-    """Checksums of the files this model version has already annotated on this record."""
+    """Checksums of the files this model version has already analysed on this record."""
+    if model.task == "feature-extraction":
+        return embeddings.done_checksums(recid, model.record, model.version)
     rows = db.session.execute(
         _DONE_SQL, {"recid": recid, "model": model.record, "version": model.version}
     )
@@ -160,11 +216,21 @@ def _category(labels: list[dict], index: int) -> str:
     return "plant"
 
 
+def check_writes(pipeline, model: LoadedModel) -> None:
+    """InferenceError unless the pipeline writes what its model's task produces."""
+    produces = WRITES_OF_TASK[model.task]
+    if pipeline.writes != produces:
+        raise InferenceError(
+            f"pipeline {pipeline.name}: writes '{pipeline.writes}', but model {model.record} is "
+            f"a {model.task} model, which writes '{produces}'"
+        )
+
+
 def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> dict:
     """Run `model` on the images of published record `recid`; counts of what happened.
 
     Raises InferenceError when the record is gone; a broken image is reported in the counts
-    (`errors`) and the record's other images are still annotated.
+    (`errors`) and the record's other images are still analysed.
     """
     record = resolve_target(recid)
     if record is None:
@@ -191,6 +257,33 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
     if not todo:
         db.session.commit()
         return counts
+    writer = _WRITERS[model.task]
+    counts["created"] = writer(record, recid, todo, arrays, model, pipeline, job_id)
+    return counts
+
+
+def _machine_annotation(data: dict, model: LoadedModel, job_id: str, score: float) -> dict:
+    """`data` with the score, the model and job as creator, and the proposed status."""
+    data.update(
+        {
+            "score": round(float(score), 4),
+            "creator": {"type": "model", "model": model.reference(), "job": job_id},
+            "status": {"state": "proposed", "by": "system", "at": now_iso()},
+        }
+    )
+    return data
+
+
+def _store_annotations(record, annotations: list[dict]) -> int:
+    created = create_annotations(annotations)
+    db.session.commit()
+    index_annotations(created)
+    current_rdm_records_service.indexer.index(record)
+    return len(created)
+
+
+def _write_masks(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:
+    """A segmentation model: one mask annotation per image (unless below `min_area`)."""
     predictions = model.runtime.predict(
         arrays, batch_size=current_app.config["MLMODELS_INFERENCE_BATCH_SIZE"]
     )
@@ -201,7 +294,6 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
         raise InferenceError(
             f"model: label category '{category}' is not in category set '{pipeline.category_set}'"
         )
-    status = {"state": "proposed", "by": "system", "at": now_iso()}
     annotations = []
     for (target, checksum), prediction in zip(todo, predictions, strict=True):
         if int(prediction.mask.sum()) < pipeline.min_area:
@@ -211,18 +303,66 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
             {"record": recid, "file": target.key, "width": target.width, "height": target.height}
         )
         data["body"]["category_set"] = pipeline.category_set
-        data.update(
-            {
-                "motivation": "classifying",
-                "score": round(float(prediction.score), 4),
-                "creator": {"type": "model", "model": model.reference(), "job": job_id},
-                "status": status,
-            }
-        )
-        annotations.append(data)
-    created = create_annotations(annotations)
+        data["motivation"] = "classifying"
+        annotations.append(_machine_annotation(data, model, job_id, prediction.score))
+    return _store_annotations(record, annotations)
+
+
+def text_annotation(line, width: int, height: int) -> dict:
+    """The annotation of one recognised text line (polygon clamped to the image)."""
+    ring = []
+    for x, y in line.polygon:
+        ring += [round(min(max(x, 0.0), width), 2), round(min(max(y, 0.0), height), 2)]
+    xs, ys = ring[0::2], ring[1::2]
+    box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    return {
+        "target": {
+            "width": width,
+            "height": height,
+            "selector": {"type": "polygon", "polygon": [ring], "box": box},
+        },
+        "body": {"text": {"value": line.text}},
+        "motivation": "describing",
+    }
+
+
+def _write_text(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:
+    """A text-recognition model: one text annotation per line read."""
+    annotations = []
+    for (target, checksum), lines in zip(todo, model.runtime.read(arrays), strict=True):
+        for line in lines:
+            data = text_annotation(line, target.width, target.height)
+            data["target"].update({"record": recid, "file": target.key})
+            data["attributes"] = {"file_checksum": checksum}
+            annotations.append(_machine_annotation(data, model, job_id, line.score))
+    return _store_annotations(record, annotations)
+
+
+def _write_embeddings(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:
+    """A feature extractor: one embedding per image, stored and put in the k-NN index."""
+    vectors = model.runtime.embed(
+        arrays, batch_size=current_app.config["MLMODELS_INFERENCE_BATCH_SIZE"]
+    )
+    rows = [
+        {
+            "record_id": recid,
+            "file_key": target.key,
+            "file_checksum": checksum,
+            "model_record": model.record,
+            "model_version": model.version,
+            "job_id": job_id,
+            "vector": vector,
+        }
+        for (target, checksum), vector in zip(todo, vectors, strict=True)
+    ]
+    embeddings.store_embeddings(rows)
     db.session.commit()
-    index_annotations(created)
-    current_rdm_records_service.indexer.index(record)
-    counts["created"] = len(created)
-    return counts
+    embeddings.index_embeddings(rows)
+    return len(rows)
+
+
+_WRITERS = {
+    "semantic-segmentation": _write_masks,
+    "text-recognition": _write_text,
+    "feature-extraction": _write_embeddings,
+}

@@ -1,10 +1,11 @@
 """Loading model weights in a worker and running them on images, on CUDA when present.
 
-Weights are TorchScript archives (no model code needed to run them). A worker keeps the last
-few loaded models, keyed by the weights file's checksum, so a pipeline over thousands of records
-loads its model once. Images are resized to the model's input size ("stretch"), normalised
-with the model's mean/std, run in batches, and the probabilities are resized back to each
-image's own size before thresholding.
+Weights are TorchScript archives (no model code needed to run them): a segmentation model
+answers N×C×H×W logits (channel 0 is the foreground), a feature extractor N×D features.
+A worker keeps the last few loaded models, keyed by the weights file's checksum, so a
+pipeline over thousands of records loads its model once. Images are resized to the model's
+input size ("stretch"), normalised with the model's mean/std and run in batches; segmentation
+probabilities are resized back to each image's own size before thresholding.
 """
 
 import io
@@ -132,13 +133,46 @@ class SegmentationRuntime:
         return results
 
 
+class FeatureRuntime:
+    """A loaded feature extractor: one L2-normalised vector per image (cosine = dot product)."""
+
+    def __init__(
+        self, module: torch.nn.Module, input_spec: dict, threshold: float, device: torch.device
+    ) -> None:
+        """Runtime of `module` (already on `device`); `threshold` is not used."""
+        self.module = module
+        self.input_spec = input_spec
+        self.threshold = threshold
+        self.device = device
+
+    def embed(self, images: Sequence[np.ndarray], batch_size: int = 8) -> np.ndarray:
+        """N×D float32 array of unit vectors, computed `batch_size` images at a time."""
+        vectors = []
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode():
+            for first in range(0, len(images), batch_size):
+                batch = preprocess(images[first : first + batch_size], self.input_spec)
+                if cuda:
+                    batch = batch.pin_memory()
+                features = self.module(batch.to(self.device, non_blocking=cuda)).float()
+                if features.ndim != 2:
+                    shape = tuple(features.shape)
+                    raise ValueError(f"model: a feature extractor answers N×D, got {shape}")
+                vectors.append(F.normalize(features, dim=1).cpu().numpy())
+        return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+
+
+RUNTIMES = {"semantic-segmentation": SegmentationRuntime, "feature-extraction": FeatureRuntime}
+"""Runtime class of each task that runs from TorchScript weights."""
+
+
 class RuntimeCache:
     """The last `size` loaded runtimes, by weights checksum (thread-safe)."""
 
     def __init__(self, size: int = 4) -> None:
         """An empty cache holding at most `size` models."""
         self.size = size
-        self._entries: OrderedDict[tuple, SegmentationRuntime] = OrderedDict()
+        self._entries: OrderedDict[tuple, object] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(
@@ -148,20 +182,22 @@ class RuntimeCache:
         input_spec: dict,
         threshold: float,
         device: torch.device,
-    ) -> SegmentationRuntime:
+        task: str = "semantic-segmentation",
+    ):
         """The runtime of these weights; `load()` is called only when they are not cached."""
-        key = (checksum, str(device))
+        runtime_cls = RUNTIMES[task]
+        key = (checksum, str(device), task)
         with self._lock:
             runtime = self._entries.get(key)
             if runtime is None:
                 module = load_torchscript(load(), device)
-                runtime = SegmentationRuntime(module, input_spec, threshold, device)
+                runtime = runtime_cls(module, input_spec, threshold, device)
                 self._entries[key] = runtime
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
             self._entries.move_to_end(key)
         if runtime.threshold != threshold or runtime.input_spec != input_spec:
-            return SegmentationRuntime(runtime.module, input_spec, threshold, device)
+            return runtime_cls(runtime.module, input_spec, threshold, device)
         return runtime
 
 

@@ -1,6 +1,7 @@
 """The pipeline registry (`app_data/pipelines.yaml`): which model runs on which records.
 
-Each entry names a model (a record id, or the latest published version of a model concept),
+Each entry names a model (a record id, the latest published version of a model concept, or a
+built-in model),
 the records it applies to (resource types, community, search query), what it writes and
 whether it runs when a record is published. The file is re-read when it changes.
 """
@@ -12,7 +13,10 @@ from threading import Lock
 
 import yaml
 
-WRITES = ("annotations",)
+BUILTIN_IDS = ("efficientnet-lite0-features", "ppocr-v6-text")
+"""Ids of the built-in models (builtin_models.py) a pipeline may name."""
+
+WRITES = ("annotations", "text", "embeddings")
 
 
 class PipelineRegistryError(ValueError):
@@ -26,6 +30,7 @@ class Pipeline:
     name: str
     model_record: str | None = None
     model_latest_of: str | None = None
+    model_builtin: str | None = None
     resource_types: tuple[str, ...] = ()
     community: str | None = None
     query: str | None = None
@@ -45,8 +50,15 @@ def _entry(name: str, entry: dict) -> Pipeline:
     if not isinstance(entry, dict):
         fail("", "must be a mapping")
     model = entry.get("model") or {}
-    if not isinstance(model, dict) or not (model.get("record") or model.get("latest_of")):
-        fail("model", "needs `record: <model record id>` or `latest_of: <concept id>`")
+    if not isinstance(model, dict) or not (
+        model.get("record") or model.get("latest_of") or model.get("builtin")
+    ):
+        fail(
+            "model",
+            "needs `record: <model record id>`, `latest_of: <concept id>` or `builtin: <id>`",
+        )
+    if model.get("builtin") and model["builtin"] not in BUILTIN_IDS:
+        fail("model.builtin", f"'{model['builtin']}' is not one of {', '.join(BUILTIN_IDS)}")
     applies = entry.get("applies_to") or {}
     writes = entry.get("writes", "annotations")
     if writes not in WRITES:
@@ -61,6 +73,7 @@ def _entry(name: str, entry: dict) -> Pipeline:
         name=name,
         model_record=model.get("record"),
         model_latest_of=model.get("latest_of"),
+        model_builtin=model.get("builtin"),
         resource_types=tuple(applies.get("resource_types") or ()),
         community=applies.get("community"),
         query=applies.get("query"),

@@ -1,5 +1,7 @@
 """Remote use of a model: predictions on an uploaded image, returned and never stored.
 
+A segmentation model answers its mask, a text-recognition model one text annotation per line.
+
 The answer is the annotations the model would have written, as a W3C AnnotationPage or a COCO
 results list, about the uploaded file (not a repository record).
 """
@@ -16,13 +18,13 @@ from specimen_rdm_annotations.masks import mask_annotation
 from specimen_rdm_annotations.proxies import current_annotations
 from specimen_rdm_annotations.w3c import write_annotation_page
 
-from .inference import InferenceError, load_model, read_image
+from .inference import InferenceError, load_model, read_image, text_annotation
 
 FORMATS = ("w3c", "coco")
 UPLOAD = "upload"
 
 
-class _Upload:
+class UploadedImage:
     """The uploaded bytes, opened as a record file is."""
 
     def __init__(self, data: bytes) -> None:
@@ -51,29 +53,28 @@ def predict(
         Image.open(io.BytesIO(data)).verify()
     except Exception as error:
         raise InferenceError(f"file: not an image Pillow can read ({error})") from None
-    pixels = read_image(_Upload(data), current_app.config["MLMODELS_MAX_IMAGE_PIXELS"])
+    pixels = read_image(UploadedImage(data), current_app.config["MLMODELS_MAX_IMAGE_PIXELS"])
     model = load_model(record, threshold, current_app.config["MLMODELS_DEVICE"])
     height, width = pixels.shape[:2]
-    [prediction] = model.runtime.predict([pixels], batch_size=1)
-    labels = model.labels or [{"index": 0, "name": "plant"}]
-    label = labels[0]
-    category = label.get("category") or label["name"]
-    category_set = label.get("category_set") or "herbarium"
-    annotations = []
-    if prediction.mask.any():
-        data = mask_annotation(prediction.mask, category)
-        data["target"].update(
-            {"record": UPLOAD, "file": filename, "width": width, "height": height}
+    creator = {"type": "model", "model": model.reference()}
+    category_set = "herbarium"
+    if model.task == "feature-extraction":
+        raise InferenceError(
+            "model: a feature-extraction model predicts no annotations; "
+            "search by image with POST /api/similar"
         )
-        data["body"]["category_set"] = category_set
-        data.update(
-            {
-                "score": round(float(prediction.score), 4),
-                "motivation": "classifying",
-                "creator": {"type": "model", "model": model.reference()},
-            }
-        )
-        annotations.append(data)
+    if model.task == "text-recognition":
+        if fmt == "coco":
+            raise InferenceError("format: COCO results cannot hold text; use format=w3c")
+        [lines] = model.runtime.read([pixels])
+        annotations = []
+        for line in lines:
+            data = text_annotation(line, width, height)
+            data["target"].update({"record": UPLOAD, "file": filename})
+            data.update({"score": round(line.score, 4), "creator": creator})
+            annotations.append(data)
+    else:
+        annotations, category_set = _mask_predictions(model, pixels, filename, creator)
     image = ExportImage(1, UPLOAD, filename, width, height, None)
     if fmt == "coco":
         categories = current_annotations.category_sets.get(category_set, {})
@@ -85,3 +86,25 @@ def predict(
         f"{current_app.config['SITE_API_URL']}/models/{model_id}/predict",
         lambda annotation_id: f"urn:specimen-rdm:{annotation_id}",
     )
+
+
+def _mask_predictions(model, pixels, filename: str, creator: dict) -> tuple[list[dict], str]:
+    """The mask annotation of a segmentation model (none for an empty mask), its category set."""
+    height, width = pixels.shape[:2]
+    [prediction] = model.runtime.predict([pixels], batch_size=1)
+    label = (model.labels or [{"index": 0, "name": "plant"}])[0]
+    category = label.get("category") or label["name"]
+    category_set = label.get("category_set") or "herbarium"
+    if not prediction.mask.any():
+        return [], category_set
+    data = mask_annotation(prediction.mask, category)
+    data["target"].update({"record": UPLOAD, "file": filename, "width": width, "height": height})
+    data["body"]["category_set"] = category_set
+    data.update(
+        {
+            "score": round(float(prediction.score), 4),
+            "motivation": "classifying",
+            "creator": creator,
+        }
+    )
+    return [data], category_set

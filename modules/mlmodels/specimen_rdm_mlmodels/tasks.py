@@ -25,7 +25,7 @@ from specimen_rdm_annotations.target_access import resolve_target
 from specimen_rdm_specimens.archive_import import depositor_identity
 
 from . import ml_jobs
-from .inference import InferenceError, annotate_record, load_model, model_record
+from .inference import InferenceError, annotate_record, check_writes, load_model, model_record
 from .model_deposit import deposit_model
 from .pipeline_registry import Pipeline, PipelineRegistryError
 from .proxies import current_mlmodels
@@ -199,8 +199,11 @@ def run_pipeline_job(self, run_id: str) -> None:
         pipeline = current_mlmodels.registry.get(request["pipeline"])
         if pipeline is None:
             raise InferenceError(f"pipeline: '{request['pipeline']}' is not registered")
-        record = model_record(pipeline.model_record, pipeline.model_latest_of)
+        record = model_record(
+            pipeline.model_record, pipeline.model_latest_of, pipeline.model_builtin
+        )
         model = load_model(record, pipeline.threshold, pipeline.device)
+        check_writes(pipeline, model)
         ml_jobs.update_args(run, result={"model": model.reference()})
         if request.get("record"):
             recids = [request["record"]]

@@ -9,6 +9,9 @@
   multipart `file`):
   the model's predictions on the image; nothing is stored.
 - `GET /models/<id>/analysed-records`: the records this model (any version) has annotated.
+- `GET /similar?record=<id>&file=<key>&model=<id>&size=20`: records whose images look like the
+  record's image (its stored embedding); `POST /similar?model=&size=` with an image (raw body or
+  multipart `file`): records that look like the upload, which is not stored.
 - `GET /ml/pipelines`: the registered pipelines.
 - `POST /ml/jobs` `{"type": "pipeline", "pipeline": name, "q": record query}` (administrators)
   or `{"type": "training", "task", "category", "dataset" | "annotations", "hyperparameters",
@@ -33,6 +36,7 @@ from specimen_rdm_annotations.annotation_export import select_annotations
 
 from . import ml_jobs
 from .custom_fields import MODEL_RESOURCE_TYPE
+from .embeddings import SimilarityError
 from .inference import InferenceError
 from .model_search import ModelSearchError, search_models
 from .pipeline_registry import PipelineRegistryError
@@ -40,6 +44,7 @@ from .prediction import predict
 from .proxies import current_mlmodels
 from .ratings import RatingError, rate, rating_summary, ratings_of, unrate
 from .segmentation_training import TrainingConfig
+from .similarity import similar_to_image, similar_to_record
 from .suitability import model_scores, suitability
 from .tasks import schedule_pipeline_job, schedule_training_job
 
@@ -75,6 +80,11 @@ def _request_error(error: MLRequestError):
 def _inference_error(error: InferenceError):
     field, _, reason = str(error).partition(": ")
     return _request_error(MLRequestError(400, field, reason or str(error)))
+
+
+@blueprint.errorhandler(SimilarityError)
+def _similarity_error(error: SimilarityError):
+    return _request_error(MLRequestError(error.status, error.field, error.reason))
 
 
 @blueprint.errorhandler(PipelineRegistryError)
@@ -210,6 +220,33 @@ def analysed_records(model_id: str):
     return jsonify({"model": model_id, "total": len(records), "records": records})
 
 
+@blueprint.route("/similar", methods=["GET"])
+def similar_records():
+    """Records whose images are nearest to a record's image."""
+    recid = request.args.get("record")
+    if not recid:
+        raise MLRequestError(400, "record", "the id of the record to compare with")
+    args = request.args
+    return jsonify(
+        similar_to_record(
+            g.identity, recid, args.get("model"), args.get("file"), args.get("size", 20)
+        )
+    )
+
+
+@blueprint.route("/similar", methods=["POST"])
+# A search by example stores nothing (as predict).
+@csrf.exempt
+def similar_to_upload():
+    """Records whose images are nearest to the posted image; the image is not stored."""
+    upload = request.files.get("file")
+    data = upload.read() if upload else request.get_data()
+    if not data:
+        raise MLRequestError(400, "file", "send the image as the body or as multipart 'file'")
+    args = request.args
+    return jsonify(similar_to_image(g.identity, data, args.get("model"), args.get("size", 20)))
+
+
 @blueprint.route("/ml/pipelines", methods=["GET"])
 def pipelines():
     """The registered pipelines."""
@@ -219,7 +256,11 @@ def pipelines():
             "pipelines": [
                 {
                     "name": p.name,
-                    "model": {"record": p.model_record, "latest_of": p.model_latest_of},
+                    "model": {
+                        "record": p.model_record,
+                        "latest_of": p.model_latest_of,
+                        "builtin": p.model_builtin,
+                    },
                     "applies_to": {
                         "resource_types": list(p.resource_types),
                         "community": p.community,

@@ -1,6 +1,7 @@
 """The pipeline registry: entries parsed, mistakes named, the file re-read when it changes."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,8 @@ def test_a_valid_entry():
     "entry, message",
     [
         ("{applies_to: {}}", "pipelines.p.model: needs `record"),
-        ("{model: {record: x}, writes: embeddings}", "pipelines.p.writes: 'embeddings'"),
+        ("{model: {record: x}, writes: vectors}", "pipelines.p.writes: 'vectors'"),
+        ("{model: {builtin: gpt}}", "pipelines.p.model.builtin: 'gpt' is not one of"),
         ("{model: {record: x}, device: tpu}", "pipelines.p.device: 'tpu'"),
         ("{model: {record: x}, threshold: 1.5}", "pipelines.p.threshold"),
         ("[1, 2]", "pipelines.p.: must be a mapping"),
@@ -47,6 +49,16 @@ def test_mistakes_name_the_entry_and_field(entry, message):
     with pytest.raises(PipelineRegistryError) as error:
         parse_pipelines(f"pipelines:\n  p: {entry}\n")
     assert message in str(error.value)
+
+
+def test_the_shipped_registry_runs_the_builtin_models_on_publish():
+    shipped = Path(__file__).resolve().parents[3] / "app_data" / "pipelines.yaml"
+    pipelines = parse_pipelines(shipped.read_text())
+    assert pipelines["image-features"].model_builtin == "efficientnet-lite0-features"
+    assert pipelines["image-features"].writes == "embeddings"
+    assert pipelines["label-text"].model_builtin == "ppocr-v6-text"
+    assert pipelines["label-text"].writes == "text"
+    assert all(p.on_publish and "image-specimen" in p.resource_types for p in pipelines.values())
 
 
 def test_not_yaml():
