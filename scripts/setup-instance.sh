@@ -59,6 +59,9 @@ once annotations "creating the annotation table, index and record-search fields"
   invenio annotations setup
 once bulk "creating the bulk-deposit tables" invenio specimens bulk-setup
 once mlmodels "adding the model-record fields and the ratings table" invenio mlmodels setup
+# Again for instances set up before annotation text became part of plain-word record search.
+once annotations-fulltext "adding annotation text to plain-word record search" \
+  invenio annotations setup
 once mlmodels-builtin "publishing the built-in models (image features, label OCR)" \
   env INVENIO_CELERY_TASK_ALWAYS_EAGER=True invenio mlmodels builtin
 

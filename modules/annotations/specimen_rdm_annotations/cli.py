@@ -44,7 +44,29 @@ def add_summary_mapping() -> list[str]:
     percolators = _build_percolator_index_name(str(current_app.config["OAISERVER_RECORD_INDEX"]))
     for index in (alias, percolators):
         current_search_client.indices.put_mapping(index=index, body={"properties": SUMMARY_MAPPING})
+    add_text_to_default_fields(alias)
     return [alias, percolators]
+
+
+FULL_TEXT_FIELD = "annotations.text"
+
+
+def add_text_to_default_fields(alias: str) -> list[str]:
+    """Let a plain-word record search (`q=Melbourne`) match the transcribed text of a record's
+    annotations: InvenioRDM's records index lists its full-text fields in
+    `index.query.default_field`, a dynamic setting; add the summary's text to it. The indices
+    whose list changed."""
+    changed = []
+    settings = current_search_client.indices.get_settings(index=alias)
+    for index, body in settings.items():
+        fields = ((body["settings"]["index"].get("query") or {}).get("default_field")) or []
+        if fields and FULL_TEXT_FIELD not in fields:
+            current_search_client.indices.put_settings(
+                index=index,
+                body={"index": {"query": {"default_field": [*fields, FULL_TEXT_FIELD]}}},
+            )
+            changed.append(index)
+    return changed
 
 
 @click.group()

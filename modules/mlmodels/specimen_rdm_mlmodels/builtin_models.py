@@ -153,7 +153,7 @@ _FIND_SQL = text(
     SELECT r.json ->> 'id' AS recid
     FROM rdm_records_metadata r
     WHERE r.json -> 'custom_fields' ->> 'ml:builtin' = :builtin
-      AND r.is_deleted IS NOT TRUE
+      AND r.deletion_status = 'P'
     ORDER BY r.created DESC
     LIMIT 1
     """

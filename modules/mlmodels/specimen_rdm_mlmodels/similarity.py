@@ -7,7 +7,7 @@ model's embeddings; only records the caller may read are returned, one hit per r
 
 from flask import current_app
 from invenio_rdm_records.proxies import current_rdm_records_service
-from invenio_records_resources.services.errors import PermissionDeniedError
+from flask_principal import PermissionDenied
 
 from .builtin_models import builtin_record_id
 from .embeddings import SimilarityError, nearest, readable, stored_vector
@@ -65,7 +65,7 @@ def similar_to_record(identity, recid: str, model_id: str | None, file_key, size
     size = _size(size)
     try:
         current_rdm_records_service.read(identity, recid)
-    except PermissionDeniedError:
+    except PermissionDenied:  # record or permission denied errors
         raise SimilarityError("record", f"you may not read record {recid}", status=403) from None
     except Exception:  # PIDDoesNotExist, deleted, a draft id...
         raise SimilarityError("record", f"no published record '{recid}'", status=404) from None
@@ -80,7 +80,7 @@ def similar_to_image(identity, data: bytes, model_id: str | None, size) -> dict:
     model_id = feature_model(model_id)
     try:
         item = current_rdm_records_service.read(identity, model_id)
-    except PermissionDeniedError:
+    except PermissionDenied:  # record or permission denied errors
         raise SimilarityError("model", f"you may not read model {model_id}", status=403) from None
     except Exception:
         raise SimilarityError("model", f"no published model record '{model_id}'", 404) from None

@@ -16,6 +16,8 @@
 - `POST /ml/jobs` `{"type": "pipeline", "pipeline": name, "q": record query}` (administrators)
   or `{"type": "training", "task", "category", "dataset" | "annotations", "hyperparameters",
   "title", "license", "creators", "new_version_of", "device"}`: 202 with the job.
+- `GET /ml/jobs?record=<id>&pipeline=<name>&size=50`: jobs, newest first (administrators see
+  every job, including those started on publish; others see the jobs they started).
 - `GET /ml/jobs/<id>`: state, counts, progress, per-item errors, result (the draft model record).
 - `POST /ml/jobs/<id>/cancel`.
 """
@@ -26,10 +28,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 from invenio_access import Permission
 from invenio_access.permissions import superuser_access
 from invenio_db import db
-from invenio_jobs.models import Run, RunStatusEnum
+from invenio_jobs.models import Job, Run, RunStatusEnum
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_records_resources.services.errors import PermissionDeniedError
 from invenio_rest.csrf import csrf
+from sqlalchemy import func
 from sqlalchemy.orm.exc import NoResultFound
 
 from specimen_rdm_annotations.annotation_export import select_annotations
@@ -353,6 +356,29 @@ def _run(job_id: str) -> Run:
     if run.started_by_id != user_id and not _is_admin():
         raise MLRequestError(404, None, f"No ML job with id {job_id!r}.")
     return run
+
+
+@blueprint.route("/ml/jobs", methods=["GET"])
+def list_jobs():
+    """ML jobs, newest first: on one record, of one pipeline."""
+    user_id = _user_id()
+    try:
+        size = int(request.args.get("size", 50))
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 500:
+        raise MLRequestError(400, "size", "a whole number from 1 to 500")
+    query = Run.query.join(Run.job).filter(
+        Job.task.in_((ml_jobs.PIPELINE_JOB, ml_jobs.TRAINING_JOB))
+    )
+    if not _is_admin():
+        query = query.filter(Run.started_by_id == user_id)
+    for name in ("record", "pipeline"):
+        if request.args.get(name):
+            value = func.jsonb_extract_path_text(Run.args, "request", name)
+            query = query.filter(value == request.args[name])
+    runs = query.order_by(Run.created.desc()).limit(size).all()
+    return jsonify({"total": len(runs), "hits": [ml_jobs.job_json(run) for run in runs]})
 
 
 @blueprint.route("/ml/jobs/<job_id>", methods=["GET"])
