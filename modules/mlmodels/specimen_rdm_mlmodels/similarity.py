@@ -6,8 +6,8 @@ model's embeddings; only records the caller may read are returned, one hit per r
 """
 
 from flask import current_app
-from invenio_rdm_records.proxies import current_rdm_records_service
 from flask_principal import PermissionDenied
+from invenio_rdm_records.proxies import current_rdm_records_service
 
 from .builtin_models import builtin_record_id
 from .embeddings import SimilarityError, nearest, readable, stored_vector
