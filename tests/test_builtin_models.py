@@ -4,9 +4,11 @@ embeddings in the k-NN index), similarity search by record and by uploaded image
 control, idempotent re-runs, OCR through predict, and clear errors."""
 
 import json
+import re
 import uuid
 
 import pytest
+import requests
 
 from deposit import Api, create_draft, publish, publish_sheet, upload, wait_for
 from live_instance import SHARED_DATA
@@ -154,6 +156,23 @@ def test_similar_records_by_record(anonymous, published):
     # The other four sheets are nearer than the drawer of insects.
     assert set(ours[:4]) == set(SHEET_NAMES[1:]), ours
     assert hits[0]["links"]["self_html"].endswith(f"/records/{hits[0]['record']}")
+
+
+def test_the_landing_page_shows_similar_images(live, published):
+    sheet = published[SHEET_NAMES[1]]
+    page = requests.get(f"{live.url}/records/{sheet['id']}", timeout=60)
+    assert page.status_code == 200
+    assert 'id="similar-records"' in page.text
+    shown = re.findall(
+        r'class="ui card similar-record" href="[^"]+" data-record="([^"]+)"', page.text
+    )
+    assert 1 <= len(shown) <= 6 and sheet["id"] not in shown
+    thumbnail = re.search(r'src="(/api/iiif/record:[^"]+)"', page.text).group(1)
+    image = requests.get(f"{live.url}{thumbnail.replace('&#39;', '')}", timeout=60)
+    assert image.status_code == 200 and image.headers["Content-Type"].startswith("image/")
+    # The drawer's page too: it has an embedding.
+    drawer = requests.get(f"{live.url}/records/{published['drawer']['id']}", timeout=60)
+    assert 'id="similar-records"' in drawer.text
 
 
 def test_similar_records_by_uploaded_image(anonymous, published):

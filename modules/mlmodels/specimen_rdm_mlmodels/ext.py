@@ -27,6 +27,7 @@ class SpecimenMLModels:
         self.registry = PipelineRegistry(self._app_data(app, "PIPELINES_FILE", "pipelines.yaml"))
         app.extensions["specimen-mlmodels"] = self
         app.add_template_global(self.card_scores, "model_card_scores")
+        app.add_template_global(self.similar_records, "similar_records")
 
     @staticmethod
     def _app_data(app: Flask, setting: str, name: str) -> Path:
@@ -38,6 +39,22 @@ class SpecimenMLModels:
         """Rating and suitability shown on a model's landing page."""
         weight = self.app.config["MLMODELS_SUITABILITY_METRIC_WEIGHT"]
         return model_scores(record, self.use_cases, weight)
+
+    def similar_records(self, recid: str, size: int = 6) -> list[dict]:
+        """Records with similar images, for the landing page (none when the record has no
+        embedding yet; a search failure is logged, never breaks the page)."""
+        from flask import g
+
+        from .embeddings import SimilarityError
+        from .similarity import similar_to_record
+
+        try:
+            return similar_to_record(g.identity, recid, None, None, size)["hits"]
+        except SimilarityError:
+            return []
+        except Exception:
+            self.app.logger.exception("similar records of %s", recid)
+            return []
 
     @property
     def use_cases(self) -> dict[str, UseCase]:
