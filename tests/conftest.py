@@ -48,6 +48,12 @@ def depositor(live) -> Api:
 
 
 @pytest.fixture(scope="session")
+def admin(live) -> Api:
+    """API client of the instance's administrator."""
+    return Api(live.url, live.token("admin@example.org"))
+
+
+@pytest.fixture(scope="session")
 def anonymous(live) -> Api:
     """API client without credentials."""
     return Api(live.url)

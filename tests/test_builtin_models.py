@@ -31,16 +31,6 @@ def other(live) -> Api:
 
 
 @pytest.fixture(scope="module")
-def admin(live) -> Api:
-    return Api(live.url, live.token("admin@example.org"))
-
-
-@pytest.fixture(scope="module")
-def anonymous(live) -> Api:
-    return Api(live.url)
-
-
-@pytest.fixture(scope="module")
 def builtins(admin) -> dict:
     """`{builtin id: model record}` as the setup step published them."""
     response = admin.get("/api/records", params={"q": "_exists_:custom_fields.ml\\:builtin"})

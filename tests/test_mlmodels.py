@@ -76,11 +76,6 @@ def owner(live) -> Api:
     return Api(live.url, live.token("ml-owner@example.org"))
 
 
-@pytest.fixture(scope="module")
-def admin(live) -> Api:
-    return Api(live.url, live.token("admin@example.org"))
-
-
 @pytest.fixture(scope="module", autouse=True)
 def no_pipelines_afterwards(live):
     """Other test modules publish records too: leave no pipeline registered."""

@@ -99,8 +99,8 @@ class Prediction:
     score: float
 
 
-class SegmentationRuntime:
-    """A loaded binary segmentation model with its input spec and threshold."""
+class TorchRuntime:
+    """A loaded TorchScript module with its input spec and threshold, on its device."""
 
     def __init__(
         self, module: torch.nn.Module, input_spec: dict, threshold: float, device: torch.device
@@ -110,6 +110,10 @@ class SegmentationRuntime:
         self.input_spec = input_spec
         self.threshold = threshold
         self.device = device
+
+
+class SegmentationRuntime(TorchRuntime):
+    """A loaded binary segmentation model."""
 
     def predict(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[Prediction]:
         """Masks of RGB uint8 images (any sizes), computed `batch_size` images at a time.
@@ -133,17 +137,9 @@ class SegmentationRuntime:
         return results
 
 
-class FeatureRuntime:
-    """A loaded feature extractor: one L2-normalised vector per image (cosine = dot product)."""
-
-    def __init__(
-        self, module: torch.nn.Module, input_spec: dict, threshold: float, device: torch.device
-    ) -> None:
-        """Runtime of `module` (already on `device`); `threshold` is not used."""
-        self.module = module
-        self.input_spec = input_spec
-        self.threshold = threshold
-        self.device = device
+class FeatureRuntime(TorchRuntime):
+    """A loaded feature extractor: one L2-normalised vector per image (cosine = dot product);
+    the threshold is not used."""
 
     def embed(self, images: Sequence[np.ndarray], batch_size: int = 8) -> np.ndarray:
         """N×D float32 array of unit vectors, computed `batch_size` images at a time."""

@@ -9,6 +9,7 @@ worker takes the job again; the per-record checksum check makes that repeat writ
 import time
 from contextlib import contextmanager
 
+import torch
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
@@ -204,7 +205,9 @@ def run_pipeline_job(self, run_id: str) -> None:
         )
         model = load_model(record, pipeline.threshold, pipeline.device)
         check_writes(pipeline, model)
-        ml_jobs.update_args(run, result={"model": model.reference()})
+        # Where it runs: the device and the worker process's torch threads (for throughput).
+        where = {"device": pipeline.device, "torch_threads": torch.get_num_threads()}
+        ml_jobs.update_args(run, result={"model": model.reference(), **where})
         if request.get("record"):
             recids = [request["record"]]
         else:
