@@ -40,13 +40,12 @@ $(BIN)/.installed: requirements.lock $(PYPROJECTS)
 	@$(BIN)/python -c 'from specimen_rdm_specimens.taxon_names import taxon_index; taxon_index()'
 	@touch $@
 
-$(INSTANCE)/invenio.cfg: | $(BIN)/.installed
+install: $(BIN)/.installed ## Create the venv from requirements.lock and link invenio.cfg, app_data and templates into the instance folder
+	@# Every time (cheap): an instance folder made by an older checkout may lack a link.
 	@mkdir -p $(INSTANCE)
 	@ln -sfn $(CURDIR)/invenio.cfg $(INSTANCE)/invenio.cfg
 	@ln -sfn $(CURDIR)/app_data $(INSTANCE)/app_data
 	@ln -sfn $(CURDIR)/templates $(INSTANCE)/templates
-
-install: $(BIN)/.installed $(INSTANCE)/invenio.cfg ## Create the venv from requirements.lock and link invenio.cfg into the instance folder
 
 ASSET_SOURCES := $(shell find assets static -type f 2>/dev/null) requirements.lock
 $(INSTANCE)/static/dist/manifest.json: $(ASSET_SOURCES) | install

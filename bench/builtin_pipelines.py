@@ -163,7 +163,8 @@ def main() -> None:
                         rates[name][1].append(bare_ocr(ocr_folder, contents))
                     print(
                         f"bench: run {run + 1} {name}: pipeline {rates[name][0][-1]:.2f} "
-                        f"images/s, bare {rates[name][1][-1]:.2f} images/s",
+                        f"images/s ({state['result'].get('torch_threads')} torch threads in the "
+                        f"worker), bare {rates[name][1][-1]:.2f} images/s",
                         flush=True,
                     )
         for name, (pipeline_rates, bare_rates) in rates.items():
