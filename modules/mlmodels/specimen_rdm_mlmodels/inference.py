@@ -356,8 +356,10 @@ def _write_embeddings(record, recid, todo, arrays, model: LoadedModel, pipeline,
         for (target, checksum), vector in zip(todo, vectors, strict=True)
     ]
     embeddings.store_embeddings(rows)
-    db.session.commit()
+    # Index before the commit: a failed indexing rolls the rows back (the record is retried),
+    # and a failed commit leaves index documents that the retry overwrites (same ids).
     embeddings.index_embeddings(rows)
+    db.session.commit()
     return len(rows)
 
 
