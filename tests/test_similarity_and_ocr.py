@@ -108,24 +108,34 @@ def test_ocr_pipeline_writes_text_annotations_of_the_label_searchable_in_full_te
 ):
     label = published["label"]
     ocr_id = builtins["ppocr-v6-text"]["id"]
-    response = owner.get(
-        "/api/annotations",
-        params={"record": label["id"], "creator_type": "machine", "size": 200},
-    )
-    hits = response.json()["hits"]["hits"]
-    texts = [hit["body"]["text"]["value"] for hit in hits if hit["body"].get("text")]
-    assert "MELBOURNE UNIVERSITY HERBARIUM" in texts
+    params = {"record": label["id"], "creator_type": "machine", "size": 200}
+
+    def machine_texts():
+        hits = owner.get("/api/annotations", params=params).json()["hits"]["hits"]
+        texts = [hit["body"]["text"]["value"] for hit in hits if hit["body"].get("text")]
+        return (hits, texts) if "MELBOURNE UNIVERSITY HERBARIUM" in texts else None
+
+    # Searches are near-real-time (indices refresh every second): poll briefly.
+    hits, texts = wait_for(machine_texts, timeout=30, what="the label's text annotations")
     for hit in hits:
         if hit["body"].get("text"):
             assert hit["creator"]["model"] == {"record": ocr_id, "version": "1"}
             assert hit["creator"]["job"] and 0.6 <= hit["score"] <= 1
             assert hit["status"]["state"] == "proposed"
             assert hit["target"]["selector"]["type"] == "polygon"
+
     # Annotation full-text search and record search both find the label by its text.
-    found = anonymous.get("/api/annotations", params={"text": "Melbourne herbarium"}).json()
-    assert label["id"] in {hit["target"]["record"] for hit in found["hits"]["hits"]}
-    records = anonymous.get("/api/records", params={"q": f'"{TAG}" AND MELBOURNE'}).json()
-    assert [hit["id"] for hit in records["hits"]["hits"]] == [label["id"]]
+    def annotated_records():
+        found = anonymous.get("/api/annotations", params={"text": "Melbourne herbarium"}).json()
+        return {hit["target"]["record"] for hit in found["hits"]["hits"]}
+
+    wait_for(lambda: label["id"] in annotated_records(), timeout=30, what="annotation search")
+
+    def records():
+        found = anonymous.get("/api/records", params={"q": f'"{TAG}" AND MELBOURNE'}).json()
+        return [hit["id"] for hit in found["hits"]["hits"]]
+
+    assert wait_for(records, timeout=30, what="record search") == [label["id"]]
 
 
 def test_similar_records_by_record(anonymous, published):
@@ -201,7 +211,8 @@ def test_similarity_search_shows_only_records_the_caller_may_read(
         assert response.status_code == 200, response.text
         return {hit["record"] for hit in response.json()["hits"]}
 
-    assert restricted["id"] in found(owner)
+    # The k-NN index is near-real-time (refreshed every second), like record search.
+    wait_for(lambda: restricted["id"] in found(owner), timeout=30, what="the new embedding")
     assert restricted["id"] not in found(anonymous)
     assert restricted["id"] not in found(other)
     response = other.get("/api/similar", params={"record": restricted["id"]})
