@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the web app (UI + REST API, gunicorn), a Celery worker with beat and the bulk-deposit
-# worker, prints the URLs, and stops them cleanly on Ctrl-C. Services and setup are `make run`'s earlier steps.
+# workers, prints the URLs, and stops them cleanly on Ctrl-C. Services and setup are `make run`'s earlier steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source services/env.sh
@@ -18,6 +18,11 @@ worker=$!
 celery -A invenio_app.celery worker -n "bulk@%h" -Q bulk --prefetch-multiplier 1 \
   --concurrency "$BULK_CONCURRENCY" -l INFO >var/log/celery-bulk.log 2>&1 &
 bulk_worker=$!
+# What follows bulk-deposited records (DOI registration, IIIF tiles, pipelines), at a lower CPU
+# priority: it uses the CPU that deposits leave idle.
+nice -n 10 celery -A invenio_app.celery worker -n "bulk-followup@%h" -Q bulk-followup \
+  --concurrency "$BULK_CONCURRENCY" -l INFO >var/log/celery-bulk-followup.log 2>&1 &
+followup_worker=$!
 gunicorn -b "${SPECIMEN_HOST}:${WEB_PORT}" -w "$WEB_WORKERS" --timeout 300 \
   --access-logfile var/log/web-access.log specimen_rdm.wsgi:application >var/log/web.log 2>&1 &
 web=$!
@@ -25,8 +30,8 @@ web=$!
 stop() {
   trap - INT TERM
   echo; echo "run: stopping web app and worker"
-  kill -TERM "$web" "$worker" "$bulk_worker" 2>/dev/null || true
-  wait "$web" "$worker" "$bulk_worker" 2>/dev/null || true
+  kill -TERM "$web" "$worker" "$bulk_worker" "$followup_worker" 2>/dev/null || true
+  wait "$web" "$worker" "$bulk_worker" "$followup_worker" 2>/dev/null || true
   exit 0
 }
 trap stop INT TERM
@@ -43,8 +48,8 @@ run: Specimen RDM is up (Ctrl-C stops it)
   OAI-PMH   http://${SPECIMEN_HOST}:${WEB_PORT}/oai2d?verb=Identify
   IIIF      http://${SPECIMEN_HOST}:${WEB_PORT}/api/iiif/record:<id>/manifest
   bulk API  http://${SPECIMEN_HOST}:${WEB_PORT}/api/bulk/jobs (client: specimen-upload)
-  logs      var/log/web.log, var/log/celery.log, var/log/celery-bulk.log
+  logs      var/log/web.log, var/log/celery.log, var/log/celery-bulk*.log
 MSG
-wait -n "$web" "$worker" "$bulk_worker" || true
+wait -n "$web" "$worker" "$bulk_worker" "$followup_worker" || true
 echo "run: a process exited; see the logs in var/log/" >&2
 stop

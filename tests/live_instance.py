@@ -245,13 +245,21 @@ class LiveInstance:
         raise RuntimeError(f"web app did not answer:\n{self.log_tail('web')}")
 
     def start_bulk_worker(self) -> None:
-        """Start the worker of the `bulk` queue (bulk deposit jobs), as `make run` does."""
+        """Start the workers of the `bulk` queue (bulk deposit jobs) and, at a lower CPU
+        priority, of `bulk-followup`, as `make run` does."""
         self._spawn(
             "bulk-worker",
             [str(VENV_BIN / "celery"), "-A", "invenio_app.celery", "worker",
              "-n", f"{self.name}-bulk-{os.getpid()}@%h", "-Q", "bulk",
              "--prefetch-multiplier", "1", "--concurrency", "2", "-l", "INFO"],
         )  # fmt: skip
+        if not any(name == "bulk-followup-worker" for name, _ in self.processes):
+            self._spawn(
+                "bulk-followup-worker",
+                ["nice", "-n", "10", str(VENV_BIN / "celery"), "-A", "invenio_app.celery",
+                 "worker", "-n", f"{self.name}-followup-{os.getpid()}@%h",
+                 "-Q", "bulk-followup", "--concurrency", "2", "-l", "INFO"],
+            )  # fmt: skip
 
     def _spawn(self, name: str, command: list[str], mode: str = "w") -> None:
         # The child keeps its own copy of the log's file descriptor.

@@ -1,14 +1,24 @@
 """Celery queues of the instance and the routes that send tasks to them.
 
 `celery` takes interactive work, `indexing` the bulk indexer, `low` housekeeping, `bulk` the
-bulk-deposit jobs (own workers, so a 10,000-record batch never delays interactive tasks), and the
+bulk-deposit jobs (own workers, so a 10,000-record batch never delays interactive tasks),
+`bulk-followup` what follows the publication of bulk-deposited records (DOI registration, IIIF
+tiles, on-publish pipelines; a worker at lower CPU priority), and the
 two `pipelines-*` queues the ML work: GPU nodes consume `pipelines-gpu`, every node
 `pipelines-cpu`.
 """
 
 from kombu import Exchange, Queue
 
-QUEUE_NAMES = ("celery", "indexing", "low", "bulk", "pipelines-cpu", "pipelines-gpu")
+QUEUE_NAMES = (
+    "celery",
+    "indexing",
+    "low",
+    "bulk",
+    "bulk-followup",
+    "pipelines-cpu",
+    "pipelines-gpu",
+)
 
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES

@@ -20,7 +20,7 @@ SPECIMEN_BULK_DIR = None
 `<instance>/bulk`. Must be on the same file system as the default file location, so that a
 finished upload becomes a record's file by a hard link instead of a copy."""
 
-SPECIMEN_BULK_CHUNK = 50
+SPECIMEN_BULK_CHUNK = 200
 """Items one task processes before it hands the queue to the next job (fair queueing)."""
 
 SPECIMEN_BULK_JOB_PARALLELISM = 2
@@ -39,6 +39,12 @@ SPECIMEN_BULK_FILES_DEADLINE = 7 * 24 * 3600
 
 SPECIMEN_BULK_RATE_LIMIT = (1200, 60)
 """Requests per token (or per address, unauthenticated) and window in seconds; 429 beyond."""
+
+SPECIMEN_BULK_FOLLOWUP_QUEUE = "bulk-followup"
+"""Celery queue of the tasks that follow the publication of bulk-written records (DOI and OAI
+registration, IIIF tiles, on-publish pipelines). Its worker runs at a lower CPU priority
+(`make run`: `nice`), so that this work fills idle CPU instead of slowing deposits down; None:
+each task's default queue, as for any publish."""
 
 SPECIMEN_BULK_QUEUE = "bulk"
 """Celery queue of bulk jobs: its own workers, so bulk work never delays interactive tasks."""

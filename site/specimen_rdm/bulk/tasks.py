@@ -74,10 +74,7 @@ def _process_chunk(job: BulkJob) -> bool | None:
     processor = JobProcessor(job)
     job_id = job.id
     claimed = processor.claim(config["SPECIMEN_BULK_CHUNK"])
-    for done, item_id in enumerate(claimed, start=1):
-        processor.process(item_id)
-        db.session.expunge_all()  # keeps SQLAlchemy-Continuum's flush checks per item cheap
-        processor.renew_claims(claimed[done:])
+    processor.process_chunk(claimed)
     index_unindexed(job_id)
     job = db.session.get(BulkJob, job_id)
     if job.state == JobState.CANCELLED.value:
