@@ -16,6 +16,7 @@ its own ~1 MB JPEG (a real herbarium sheet, enlarged, made distinct by a JPEG co
 """
 
 import argparse
+import contextlib
 import csv
 import io
 import shutil
@@ -24,12 +25,15 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+import psycopg2
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from deposit_rest import PeakRSS  # noqa: E402
 
+from datacite_server import DataCiteTestServer  # noqa: E402
 from deposit import Api, darwin_core_record, publish, upload  # noqa: E402
 from live_instance import ROOT, SHARED_DATA, VENV_BIN, LiveInstance  # noqa: E402
 
@@ -107,6 +111,55 @@ def searchable(api: Api, run: str) -> int:
     return response.json()["hits"]["total"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far."""
+    try:
+        processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def service_pids() -> dict[str, list[int]]:
+    """PostgreSQL and OpenSearch processes (shared by every instance)."""
+    found = {"postgres": [], "opensearch": []}
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres":
+            found["postgres"].append(process.pid)
+        elif "opensearch.runner.OpenSearchRunner" in cmdline:
+            found["opensearch"].append(process.pid)
+    return found
+
+
+def unsettled(instance: LiveInstance, run: str) -> int:
+    """Follow-up work not done yet for the run's records: reserved (unregistered) DOIs and
+    IIIF tiles not finished."""
+    url = instance.env["INVENIO_SQLALCHEMY_DATABASE_URI"].replace(
+        "postgresql+psycopg2", "postgresql"
+    )
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT count(*) FROM pidstore_pid p JOIN rdm_records_metadata r
+                      ON p.object_uuid = r.id
+                    WHERE p.pid_type = 'doi' AND p.status = 'K'
+                      AND r.json->'custom_fields'->>'dwc:catalogNumber' LIKE %(run)s)
+                 + (SELECT count(*) FROM rdm_records_media_files m JOIN rdm_records_metadata r
+                      ON m.record_id = r.id
+                    WHERE m.json->'processor'->>'status' <> 'finished'
+                      AND r.json->'custom_fields'->>'dwc:catalogNumber' LIKE %(run)s)
+            """,
+            {"run": f"{run}-%"},
+        )
+        return cursor.fetchone()[0]
+
+
 def bulk(instance: LiveInstance, token: str, count: int, jpeg: bytes, concurrency: int) -> dict:
     """Upload `count` specimens with the client; figures of the run."""
     run = f"bulk{count}"
@@ -120,13 +173,39 @@ def bulk(instance: LiveInstance, token: str, count: int, jpeg: bytes, concurrenc
         str(VENV_BIN / "specimen-upload"), "--url", instance.url, "--token", token,
         "--concurrency", str(concurrency), "--journal", str(journal), str(folder),
     ]  # fmt: skip
+    services = service_pids()
+    cpu_pids = {
+        "web": [pids["web"]],
+        "main worker": [pids["worker"]],
+        "bulk worker": [pids["bulk-worker"]],
+        "follow-up worker": [pids["bulk-followup-worker"]],
+        **services,
+    }
+
+    def cpu() -> dict[str, float]:
+        return {name: sum(cpu_seconds(pid) for pid in group) for name, group in cpu_pids.items()}
+
     with PeakRSS(pids["web"]) as web, PeakRSS(pids["bulk-worker"]) as worker:
+        cpu_before = cpu()
         start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
+        output = open(WORK / f"{run}.log", "w+")  # noqa: SIM115 (read back below)
+        client = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
+        client_cpu = 0.0
+        with contextlib.suppress(psutil.Error):
+            while client.poll() is None:
+                client_cpu = cpu_seconds(client.pid)
+                time.sleep(0.5)
+        client.wait()
+        output.seek(0)
+        stdout, stderr = output.read(), ""
+        output.close()
         client_done = time.perf_counter()
         while searchable(api, run) < count and time.perf_counter() - client_done < 120:
             time.sleep(0.5)
         elapsed = time.perf_counter() - start
+        cpu_used = {k: v - cpu_before[k] for k, v in cpu().items()}
+        cpu_used["client"] = client_cpu
+    result = subprocess.CompletedProcess(command, client.returncode, stdout, stderr)
     found = searchable(api, run)
     if result.returncode != 0 or found != count:
         print(result.stdout[-3000:], result.stderr[-3000:])
@@ -142,6 +221,9 @@ def bulk(instance: LiveInstance, token: str, count: int, jpeg: bytes, concurrenc
         "mb": total_bytes / 1e6,
         "web_rss": web.peak / 2**20,
         "worker_rss": worker.peak / 2**20,
+        "cpu": cpu_used,
+        "start": start,
+        "run": run,
     }
 
 
@@ -153,9 +235,17 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
+    datacite = DataCiteTestServer("SPECIMEN.BENCH", "datacite-secret", "10.80000").start()
     instance = LiveInstance(
         name="specimen_rdm_bench_bulk",
-        extra_env={"INVENIO_SPECIMEN_BULK_RATE_LIMIT": "(100000, 60)"},
+        extra_env={
+            "INVENIO_SPECIMEN_BULK_RATE_LIMIT": "(100000, 60)",
+            # DOIs are registered with a local server that speaks DataCite's REST API.
+            "INVENIO_DATACITE_USERNAME": "SPECIMEN.BENCH",
+            "INVENIO_DATACITE_PASSWORD": "datacite-secret",
+            "INVENIO_DATACITE_PREFIX": "10.80000",
+            "INVENIO_DATACITE_URL": datacite.url,
+        },
     )
     print("bench: preparing a fresh instance (database, indices, fixtures)...", flush=True)
     instance.reset()
@@ -183,8 +273,23 @@ def main() -> None:
                 f"{figures['worker_rss']:.0f} MiB",
                 flush=True,
             )
+            shares = ", ".join(f"{k} {v:.0f}" for k, v in figures["cpu"].items())
+            print(f"bulk_deposit: CPU seconds until searchable: {shares}", flush=True)
+            while unsettled(instance, figures["run"]):
+                if time.perf_counter() - figures["start"] > 3600:
+                    print("bulk_deposit: follow-ups not done after an hour", flush=True)
+                    break
+                time.sleep(2)
+            else:
+                print(
+                    "bulk_deposit: follow-ups (DOI + concept DOI registered with the DataCite "
+                    "test server, IIIF tiles made) done "
+                    f"{time.perf_counter() - figures['start']:.0f} s after the client started",
+                    flush=True,
+                )
     finally:
         instance.stop()
+        datacite.stop()
         shutil.rmtree(WORK, ignore_errors=True)
 
 

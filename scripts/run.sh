@@ -20,7 +20,7 @@ celery -A invenio_app.celery worker -n "bulk@%h" -Q bulk --prefetch-multiplier 1
 bulk_worker=$!
 # What follows bulk-deposited records (DOI registration, IIIF tiles, pipelines), at a lower CPU
 # priority: it uses the CPU that deposits leave idle.
-nice -n 10 celery -A invenio_app.celery worker -n "bulk-followup@%h" -Q bulk-followup \
+nice -n 19 celery -A invenio_app.celery worker -n "bulk-followup@%h" -Q bulk-followup \
   --concurrency "$BULK_CONCURRENCY" -l INFO >var/log/celery-bulk-followup.log 2>&1 &
 followup_worker=$!
 gunicorn -b "${SPECIMEN_HOST}:${WEB_PORT}" -w "$WEB_WORKERS" --timeout 300 \

@@ -256,7 +256,7 @@ class LiveInstance:
         if not any(name == "bulk-followup-worker" for name, _ in self.processes):
             self._spawn(
                 "bulk-followup-worker",
-                ["nice", "-n", "10", str(VENV_BIN / "celery"), "-A", "invenio_app.celery",
+                ["nice", "-n", "19", str(VENV_BIN / "celery"), "-A", "invenio_app.celery",
                  "worker", "-n", f"{self.name}-followup-{os.getpid()}@%h",
                  "-Q", "bulk-followup", "--concurrency", "2", "-l", "INFO"],
             )  # fmt: skip
