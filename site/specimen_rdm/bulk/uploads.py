@@ -266,9 +266,46 @@ def receive_whole(owner_id: int, sha256: str, size: int | None, stream) -> BulkF
             f"{upload.parts_total} parts: send the parts.",
             errors=[_field("size", f"declared earlier as {upload.size}")],
         )
-    receive_part(upload, 1, stream, sha256)
-    complete(upload)
+    _store_whole(upload, stream)
     return upload
+
+
+def _store_whole(upload: BulkFile, stream) -> None:
+    """Write a file sent in one request straight to its final name: one pass computes SHA-256
+    and MD5; the bytes count only once both check out."""
+    folder = file_dir(upload.owner_id, upload.sha256)
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f"data.{uuid.uuid4().hex}.tmp"
+    sha256, md5, received = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    try:
+        with temporary.open("wb") as out:
+            while chunk := stream.read(COPY_CHUNK):
+                received += len(chunk)
+                if received > upload.size:
+                    break
+                sha256.update(chunk)
+                md5.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if received != upload.size:
+            raise BulkError(
+                f"the file must have {upload.size} bytes (Content-Length), received "
+                f"{'more' if received > upload.size else received}.",
+                errors=[_field("Content-Length", "wrong size")],
+            )
+        if sha256.hexdigest() != upload.sha256:
+            raise ChecksumMismatch(
+                f"the bytes received have SHA-256 {sha256.hexdigest()}, not {upload.sha256}; "
+                "send the file again.",
+                errors=[_field("sha256", "does not match the bytes received")],
+            )
+        temporary.replace(folder / "data")
+    finally:
+        temporary.unlink(missing_ok=True)
+    upload.complete = True
+    upload.md5 = md5.hexdigest()
+    db.session.commit()
 
 
 def _drop_parts(upload: BulkFile) -> None:
