@@ -214,3 +214,27 @@ def test_bulk_record_is_harvestable(anonymous, twins):
     assert response.status_code == 200
     assert "<error" not in response.text, response.text[:500]
     assert f"w-{twins['tag']}-bulk" in response.text  # in the title
+
+
+def test_same_specimen_twice_in_one_batch(depositor):
+    """Two keys describing one specimen (same occurrenceID): the first is published, the
+    second reported as its duplicate, as the records service reports it."""
+    tag = uuid.uuid4().hex[:8]
+    sheets = [distinct_sheet("103272", f"twice {tag} {n}") for n in (1, 2)]
+    lines = [
+        specimen_line(f"t-{tag}-{n}", f"t-{tag}-{n}", [("sheet.jpg", sheet)])
+        for n, sheet in enumerate(sheets, start=1)
+    ]
+    lines[1]["dwc"]["occurrenceID"] = lines[0]["dwc"]["occurrenceID"]
+    response = submit(depositor, lines)
+    assert response.status_code == 202, response.text
+    for sheet in sheets:
+        upload(depositor, sheet)
+    depositor.post(f"/api/bulk/jobs/{response.json()['id']}/close")
+    job = wait_finished(depositor, response.json()["id"])
+    rows = outcomes(depositor, job["id"])
+    first, second = rows[f"t-{tag}-1"], rows[f"t-{tag}-2"]
+    assert first["state"] == "published"
+    assert second["state"] == "duplicate", second
+    assert second["record_id"] == first["record_id"]
+    assert any("occurrenceID" in reason for reason in second["reasons"])

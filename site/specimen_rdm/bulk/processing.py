@@ -54,7 +54,7 @@ from .followup import queue_followups
 from .job_runs import update_run
 from .models import BulkItem, BulkJob, ItemState, JobState
 from .reconciliation import counts
-from .writer import BulkRecordWriter, fast_path_ok, file_metadata
+from .writer import BulkRecordWriter, InChunkDuplicate, fast_path_ok, file_metadata
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +262,8 @@ class JobProcessor:
         if not items:
             return []
         writer = BulkRecordWriter(self.identity, self.owner_id, Location.get_default())
+        if not writer.supported():
+            return [item_id for item_id, *_ in items]
         try:
             writer.check_permission()
         except PermissionDeniedError:
@@ -278,6 +280,8 @@ class JobProcessor:
                 self._finish(
                     item_id, ItemState.DUPLICATE, reasons=[str(error)], record_id=error.record_id
                 )
+            except InChunkDuplicate:
+                self._finish(item_id, ItemState.PENDING, attempts=BulkItem.attempts - 1)
             except Exception:  # the service path retries with backoff and reports the error
                 log.exception("bulk item %s: the bulk writer could not check it", item_id)
                 fallback.append(item_id)

@@ -143,51 +143,47 @@ class Written:
     image_files: list[str]
 
 
+class InChunkDuplicate(Exception):
+    """Another record of the same chunk describes this specimen: the item waits for the next
+    chunk, where it is found as a duplicate of the record published now (as the records
+    service would find it)."""
+
+
 class ChunkDuplicates:
-    """Duplicate checks against published records and the chunk's earlier records."""
+    """Duplicate checks against published records and the chunk's records written so far."""
 
     def __init__(self):
         """Nothing seen yet."""
-        self.occurrence_ids: dict[str, int] = {}
-        self.catalog_numbers: dict[tuple, int] = {}
-        self.images: dict[str, int] = {}
+        self.occurrence_ids: set[str] = set()
+        self.catalog_numbers: set[tuple] = set()
+        self.images: set[str] = set()
 
-    def check(self, item_id: int, custom_fields: dict, digests: list[str]) -> None:
-        """Raise DuplicateSpecimenError (naming the existing record) or a ValidationError
-        (naming the other item of the chunk) if the specimen is already there."""
+    @staticmethod
+    def _triple(custom_fields: dict) -> tuple:
+        names = ("institutionCode", "collectionCode", "catalogNumber")
+        return tuple(custom_fields.get(f"dwc:{name}") for name in names)
+
+    def check(self, custom_fields: dict, digests: list[str]) -> None:
+        """Raise DuplicateSpecimenError (naming the published record) or InChunkDuplicate."""
         duplicate = find_by_terms(custom_fields) or find_by_image(digests)
         if duplicate:
             raise DuplicateSpecimenError(duplicate)
         occurrence_id = custom_fields.get("dwc:occurrenceID")
-        triple = tuple(
-            custom_fields.get(f"dwc:{t}")
-            for t in ("institutionCode", "collectionCode", "catalogNumber")
-        )
-        problems = {}
-        if occurrence_id and occurrence_id in self.occurrence_ids:
-            problems["custom_fields.dwc:occurrenceID"] = [
-                f"{occurrence_id!r} is also the occurrenceID of item "
-                f"{self.occurrence_ids[occurrence_id]} of this job."
-            ]
-        if all(triple) and triple in self.catalog_numbers:
-            problems["custom_fields.dwc:catalogNumber"] = [
-                f"{' '.join(triple)} is also the catalogue number of item "
-                f"{self.catalog_numbers[triple]} of this job."
-            ]
-        for digest in digests:
-            if digest in self.images:
-                problems["files"] = [
-                    f"an image with SHA-256 {digest} is also a file of item {self.images[digest]}"
-                    " of this job."
-                ]
-        if problems:
-            raise ValidationError(problems)
-        if occurrence_id:
-            self.occurrence_ids[occurrence_id] = item_id
-        if all(triple):
-            self.catalog_numbers[triple] = item_id
-        for digest in digests:
-            self.images[digest] = item_id
+        triple = self._triple(custom_fields)
+        if (
+            (occurrence_id and occurrence_id in self.occurrence_ids)
+            or (all(triple) and triple in self.catalog_numbers)
+            or any(digest in self.images for digest in digests)
+        ):
+            raise InChunkDuplicate()
+
+    def remember(self, custom_fields: dict, digests: list[str]) -> None:
+        """A record of the chunk that passed every check."""
+        if custom_fields.get("dwc:occurrenceID"):
+            self.occurrence_ids.add(custom_fields["dwc:occurrenceID"])
+        if all(self._triple(custom_fields)):
+            self.catalog_numbers.add(self._triple(custom_fields))
+        self.images.update(digests)
 
 
 class BulkRecordWriter:
@@ -219,6 +215,20 @@ class BulkRecordWriter:
             or config.get("FILES_REST_DEFAULT_MAX_FILE_SIZE"),
         }
 
+    def supported(self) -> bool:
+        """Whether the instance's PID set-up is the one this writer writes: DOI (DataCite) and
+        OAI required for records, a concept DOI for parents. Otherwise every record goes through
+        the records service."""
+        config = self.service.config
+        try:
+            self.service.pids.pid_manager._get_provider("doi", "datacite")
+            self.service.pids.pid_manager._get_provider("oai", "oai")
+        except Exception:  # KeyError, ProviderNotSupportedError: not configured
+            return False
+        return set(config.pids_required) == {"doi", "oai"} and "doi" in set(
+            config.parent_pids_required
+        )
+
     # Checking ---------------------------------------------------------------------------
 
     def check_permission(self) -> None:
@@ -227,7 +237,8 @@ class BulkRecordWriter:
 
     def prepare(self, item_id: int, data: dict, files: list[dict], ignored: list[str]) -> Prepared:
         """Check one record as publishing would; a ValidationError or DuplicateSpecimenError
-        says why it cannot be published."""
+        says why it cannot be published, InChunkDuplicate that it must wait for the next
+        chunk."""
         loaded, _ = self.service.schema.load(
             data, context={"identity": self.identity}, raise_errors=True
         )
@@ -250,8 +261,9 @@ class BulkRecordWriter:
         )
         custom_fields = record["custom_fields"]
         custom_fields.pop(QUALITY_FIELD, None)
-        if specimen_values(custom_fields):
-            self.duplicates.check(item_id, custom_fields, digests)
+        specimen = bool(specimen_values(custom_fields))
+        if specimen:
+            self.duplicates.check(custom_fields, digests)
             custom_fields[QUALITY_FIELD] = {**quality_of(custom_fields), "image_sha256": digests}
         api_record = RDMRecord(record)
         try:
@@ -264,6 +276,8 @@ class BulkRecordWriter:
         except SchemaError as error:
             path = ".".join(str(p) for p in error.absolute_path) or "record"
             raise ValidationError({path: [error.message]}) from error
+        if specimen:
+            self.duplicates.remember(custom_fields, digests)
         return Prepared(item_id, dict(api_record), files, ignored)
 
     def _upload_of(self, entry: dict) -> dict:
