@@ -109,7 +109,13 @@ def baseline(api: Api, count: int, jpeg: bytes, run: str = "rest") -> float:
 def searchable(api: Api, run: str) -> int:
     response = api.get(
         "/api/records",
-        params={"q": f'custom_fields.dwc\\:institutionCode:BENCH AND "{run}"', "size": 1},
+        # A prefix of the catalogue number: the full-text fields split "bulk1000-0" into
+        # "bulk", "1000", "0" and catenate "bulk10000", so a phrase would match other runs.
+        params={
+            "q": f"custom_fields.dwc\\:institutionCode:BENCH AND "
+            f"custom_fields.dwc\\:catalogNumber:{run}-*",
+            "size": 1,
+        },
     )
     return response.json()["hits"]["total"]
 
