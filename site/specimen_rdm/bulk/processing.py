@@ -65,6 +65,9 @@ MISSING_FILES = """
     WHERE b.sha256 IS NULL"""
 """SQL (after SELECT): the declared files of item `i` whose upload is not complete."""
 
+RENEW_EVERY = 20
+"""Records the bulk writer checks between two renewals of its chunk's claims."""
+
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = (10, 60, 300)
 """Seconds before the second, third, ... attempt after an unexpected error."""
@@ -271,7 +274,10 @@ class JobProcessor:
                 self._finish(item_id, ItemState.REJECTED, reasons=["permission denied"])
             return []
         prepared, fallback = [], []
-        for item_id, data, files, ignored in items:
+        every_id = [item_id for item_id, *_ in items]
+        for checked, (item_id, data, files, ignored) in enumerate(items):
+            if checked and checked % RENEW_EVERY == 0:
+                self.renew_claims(every_id)  # a heartbeat, as on the service path
             try:
                 prepared.append(writer.prepare(item_id, data, files, ignored))
             except ValidationError as error:
