@@ -54,7 +54,13 @@ from .followup import queue_followups
 from .job_runs import update_run
 from .models import BulkItem, BulkJob, ItemState, JobState
 from .reconciliation import counts
-from .writer import BulkRecordWriter, InChunkDuplicate, fast_path_ok, file_metadata
+from .writer import (
+    BulkRecordWriter,
+    InChunkDuplicate,
+    fast_path_ok,
+    file_metadata,
+    uploaded_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,19 +151,7 @@ def attach_files(draft, item: BulkItem, location_uri: str, linked: list[str]) ->
     """Make the item's uploaded files files of the draft: by hard link into local storage (a
     copy across file systems, or through the storage API for object storage)."""
     for entry in item.files:
-        upload = db.session.get(uploads.BulkFile, (item.owner_id, entry["sha256"]))
-        if upload is None or not upload.complete:
-            raise ValidationError({"files": {entry["key"]: ["the file has not been uploaded"]}})
-        if upload.size != entry["size"]:
-            raise ValidationError(
-                {
-                    "files": {
-                        entry["key"]: [
-                            f"declared {entry['size']} bytes, the upload has {upload.size}"
-                        ]
-                    }
-                }
-            )
+        upload = uploaded_file(item.owner_id, entry)
         source = uploads.assembled_path(item.owner_id, entry["sha256"])
         instance = FileInstance.create()
         uri = instance.storage(default_location=location_uri).fileurl

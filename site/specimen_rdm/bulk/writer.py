@@ -119,6 +119,18 @@ def file_metadata(key: str, path) -> dict | None:
     return uploaded.metadata
 
 
+def uploaded_file(owner_id: int, entry: dict) -> uploads.BulkFile:
+    """The complete upload of a declared file `{key, size, sha256}`; a ValidationError naming
+    the file if it is missing or of another size."""
+    upload = db.session.get(uploads.BulkFile, (owner_id, entry["sha256"]))
+    if upload is None or not upload.complete:
+        raise ValidationError({"files": {entry["key"]: ["the file has not been uploaded"]}})
+    if upload.size != entry["size"]:
+        message = f"declared {entry['size']} bytes, the upload has {upload.size}"
+        raise ValidationError({"files": {entry["key"]: [message]}})
+    return upload
+
+
 @dataclass
 class Prepared:
     """One item, checked and ready to be written."""
@@ -281,20 +293,7 @@ class BulkRecordWriter:
         return Prepared(item_id, dict(api_record), files, ignored)
 
     def _upload_of(self, entry: dict) -> dict:
-        upload = db.session.get(uploads.BulkFile, (self.owner_id, entry["sha256"]))
-        if upload is None or not upload.complete:
-            raise ValidationError({"files": {entry["key"]: ["the file has not been uploaded"]}})
-        if upload.size != entry["size"]:
-            raise ValidationError(
-                {
-                    "files": {
-                        entry["key"]: [
-                            f"declared {entry['size']} bytes, the upload has {upload.size}"
-                        ]
-                    }
-                }
-            )
-        return {**entry, "md5": upload.md5}
+        return {**entry, "md5": uploaded_file(self.owner_id, entry).md5}
 
     # Writing ----------------------------------------------------------------------------
 
