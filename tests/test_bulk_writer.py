@@ -75,15 +75,18 @@ def twins(depositor, datacite):
     )
     assert draft.status_code == 201, draft.text
     draft_upload(depositor, draft.json()["id"], "sheet.jpg", sheets["rest"])
-    rest_id = publish(depositor, draft.json()["id"])["id"]
     # The files service reads an image's size in a task after the upload (the bulk writer
-    # while writing): wait for it.
-    rest = wait_for(
-        lambda: (lambda r: r if r["files"]["entries"]["sheet.jpg"]["metadata"] else None)(
-            depositor.get(f"/api/records/{rest_id}").json()
+    # while writing). The task works on the draft's file: publishing before it ran leaves the
+    # record without the size (InvenioRDM's own race), so wait for it first.
+    draft_id = draft.json()["id"]
+    wait_for(
+        lambda: (
+            depositor.get(f"/api/records/{draft_id}/draft/files/sheet.jpg").json().get("metadata")
         ),
         what="image size of the REST upload",
     )
+    rest_id = publish(depositor, draft_id)["id"]
+    rest = depositor.get(f"/api/records/{rest_id}").json()
     return {"bulk": bulk, "rest": rest, "tag": tag, "sheets": sheets}
 
 
@@ -238,3 +241,27 @@ def test_same_specimen_twice_in_one_batch(depositor):
     assert second["state"] == "duplicate", second
     assert second["record_id"] == first["record_id"]
     assert any("occurrenceID" in reason for reason in second["reasons"])
+
+
+def test_restricted_files_go_through_the_records_service(depositor, anonymous):
+    """A record the writer does not take (restricted files) is published by the service path,
+    with its upload attached (hard link) and its image size read, as the writer would."""
+    tag = uuid.uuid4().hex[:8]
+    sheet = distinct_sheet("103272", f"restricted {tag}")
+    line = specimen_line(f"r-{tag}", f"r-{tag}", [("sheet.jpg", sheet)])
+    line["access"] = {"record": "public", "files": "restricted"}
+    response = submit(depositor, [line])
+    assert response.status_code == 202, response.text
+    upload(depositor, sheet)
+    depositor.post(f"/api/bulk/jobs/{response.json()['id']}/close")
+    job = wait_finished(depositor, response.json()["id"])
+    row = outcomes(depositor, job["id"])[f"r-{tag}"]
+    assert row["state"] == "published", row
+    record = depositor.get(f"/api/records/{row['record_id']}").json()
+    assert record["access"]["files"] == "restricted"
+    entry = record["files"]["entries"]["sheet.jpg"]
+    assert entry["metadata"]["width"] > 0 and entry["metadata"]["height"] > 0
+    own = depositor.get(f"/api/records/{record['id']}/files/sheet.jpg/content")
+    assert own.content == sheet
+    hidden = anonymous.get(f"/api/records/{record['id']}/files/sheet.jpg/content")
+    assert hidden.status_code == 403
