@@ -92,6 +92,15 @@ def upload(api: Api, draft_id: str, key: str, content: bytes) -> None:
     assert response.status_code == 200, response.text
     response = api.post(f"{files}/{key}/commit")
     assert response.status_code == 200, response.text
+    if key.lower().endswith((".jpg", ".jpeg", ".png", ".tif", ".tiff")):
+        # InvenioRDM reads an image's width and height in a task on the draft's file; a publish
+        # before that task ran leaves the record without them for good (no IIIF canvas), as a
+        # depositor who publishes within a second of uploading would find. Wait for it.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if api.get(f"{files}/{key}").json().get("metadata"):
+                break
+            time.sleep(0.3)
 
 
 def create_draft(api: Api, title: str) -> dict:
