@@ -96,7 +96,7 @@ def upload(api: Api, draft_id: str, key: str, content: bytes) -> None:
         # InvenioRDM reads an image's width and height in a task on the draft's file; a publish
         # before that task ran leaves the record without them for good (no IIIF canvas), as a
         # depositor who publishes within a second of uploading would find. Wait for it.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if api.get(f"{files}/{key}").json().get("metadata"):
                 break
