@@ -64,19 +64,24 @@ def _file_keys(record) -> set[str] | None:
     return set(files.entries.keys()) if hasattr(files, "entries") else set(files.keys())
 
 
+def pipelines_run_on_publish() -> bool:
+    """Whether some registered pipeline runs when a record is published. A broken registry
+    must not stop deposits: it is logged, and no pipeline runs."""
+    try:
+        pipelines = current_mlmodels.registry.pipelines().values()
+    except PipelineRegistryError as error:
+        logger.error("no pipelines run after publishing: %s", error)
+        return False
+    return any(p.on_publish for p in pipelines)
+
+
 class PipelineTriggerComponent(ServiceComponent):
     """After a record is published, queue the registered pipelines that apply to it."""
 
     def publish(self, identity, draft=None, record=None, **kwargs):
         """Queued after the commit (and only when some pipeline runs on publish); the task
         decides which pipelines apply."""
-        try:
-            pipelines = current_mlmodels.registry.pipelines().values()
-        except PipelineRegistryError as error:
-            # A broken registry must not stop deposits: say so, run no pipeline.
-            logger.error("no pipelines run after publishing: %s", error)
-            return
-        if not any(p.on_publish for p in pipelines):
+        if not pipelines_run_on_publish():
             return
         # Imported here: the tasks import torch, which the configuration (invenio.cfg imports
         # this module) should not load.

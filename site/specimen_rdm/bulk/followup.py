@@ -11,23 +11,14 @@ from flask import current_app
 from invenio_rdm_records.services.iiif.tasks import generate_tiles
 from invenio_rdm_records.services.pids.tasks import register_or_update_pid
 
-from specimen_rdm_mlmodels.pipeline_registry import PipelineRegistryError
-from specimen_rdm_mlmodels.proxies import current_mlmodels
-
-
-def _on_publish_pipelines() -> bool:
-    try:
-        return any(p.on_publish for p in current_mlmodels.registry.pipelines().values())
-    except PipelineRegistryError as error:
-        current_app.logger.error("no pipelines run after publishing: %s", error)
-        return False
+from specimen_rdm_mlmodels.model_records import pipelines_run_on_publish
 
 
 def queue_followups(written: list) -> int:
     """Queue the follow-up tasks of these records (`Written`); how many tasks."""
     queue = current_app.config.get("SPECIMEN_BULK_FOLLOWUP_QUEUE")
     options = {"queue": queue} if queue else {}
-    pipelines = _on_publish_pipelines()
+    pipelines = pipelines_run_on_publish()
     if pipelines:
         from specimen_rdm_mlmodels.tasks import run_pipelines_on_publish  # imports torch
     count = 0

@@ -232,9 +232,10 @@ class BulkRecordWriter:
         OAI required for records, a concept DOI for parents. Otherwise every record goes through
         the records service."""
         config = self.service.config
-        try:
-            self.service.pids.pid_manager._get_provider("doi", "datacite")
-            self.service.pids.pid_manager._get_provider("oai", "oai")
+        manager = self.service.pids.pid_manager
+        try:  # once per chunk, not per record
+            self.doi_provider = manager._get_provider("doi", "datacite")
+            self.oai_provider = manager._get_provider("oai", "oai")
         except Exception:  # KeyError, ProviderNotSupportedError: not configured
             return False
         return set(config.pids_required) == {"doi", "oai"} and "doi" in set(
@@ -343,11 +344,9 @@ class BulkRecordWriter:
         recid = RecordIdProviderV2.generate_id()
         stand_in = SimpleNamespace(pid=SimpleNamespace(pid_value=recid))
         parent_stand_in = SimpleNamespace(pid=SimpleNamespace(pid_value=parent_recid))
-        doi_provider = self.service.pids.pid_manager._get_provider("doi", "datacite")
-        oai_provider = self.service.pids.pid_manager._get_provider("oai", "oai")
-        doi = doi_provider.generate_id(stand_in)
-        parent_doi = doi_provider.generate_id(parent_stand_in)
-        oai = oai_provider.generate_id(stand_in)
+        doi = self.doi_provider.generate_id(stand_in)
+        parent_doi = self.doi_provider.generate_id(parent_stand_in)
+        oai = self.oai_provider.generate_id(stand_in)
         parent_pk, record_pk, doi_pk, oai_pk, parent_doi_pk = pid_ids
 
         def pid(pk, pid_type, value, status, obj, provider=None):
