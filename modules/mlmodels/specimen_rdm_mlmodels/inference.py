@@ -1,13 +1,15 @@
 """Run a model record on a record's images and store what it finds.
 
 What is written depends on the model's task: a segmentation model writes mask annotations, a
-text-recognition model one text annotation per line it reads, a feature extractor one
-embedding per image (`embeddings.py`, the similarity index). Every machine annotation carries
-the model record id and version, the job id, its score and the checksum of the file it was
-computed on; an embedding row the same. A record's file that already has results of this model
-version for this checksum is skipped, so running a pipeline twice (or the same model on a
-re-published record whose image did not change) writes nothing new. A transaction lock per
-(record, model version) keeps two workers from writing the same results at once.
+classifier one whole-image annotation with the most probable class (when its probability reaches
+the pipeline's threshold), a text-recognition model one text annotation per line it reads, a
+feature extractor one embedding per image (`embeddings.py`, the similarity index). Every
+machine annotation carries the model record id and version, the job id, its score and the
+checksum of the file it was computed on; an embedding row the same. A record's file that
+already has results of this model version for this checksum is skipped, so running a
+pipeline twice (or the same model on a re-published record whose image did not change) writes
+nothing new. A transaction lock per (record, model version) keeps two workers from writing the
+same results at once.
 """
 
 import io
@@ -30,23 +32,33 @@ from specimen_rdm_annotations.target_access import resolve_target
 from specimen_rdm_annotations.target_files import image_files
 
 from . import embeddings
+from .architectures import task_of
 from .builtin_models import builtin_record_id
 from .custom_fields import MODEL_RESOURCE_TYPE
-from .model_runtime import RUNTIMES, ModelLoadError, runtime_cache, select_device
+from .model_runtime import (
+    RUNTIMES,
+    WEIGHT_FORMATS,
+    ModelLoadError,
+    runtime_cache,
+    select_device,
+)
 from .ocr_runtime import OCR_ARCHITECTURE, OCR_FILES, ocr_cache
 
 WRITES_OF_TASK = {
     "semantic-segmentation": "annotations",
+    "image-classification": "labels",
     "text-recognition": "text",
     "feature-extraction": "embeddings",
 }
 """What a pipeline of a model of each runnable task writes."""
 SUPPORTED_TASKS = tuple(WRITES_OF_TASK)
-FORMAT_OF_TASK = {
-    "semantic-segmentation": "torchscript",
-    "feature-extraction": "torchscript",
-    "text-recognition": "onnx",
+FORMATS_OF_TASK = {
+    "semantic-segmentation": WEIGHT_FORMATS,
+    "image-classification": WEIGHT_FORMATS,
+    "feature-extraction": WEIGHT_FORMATS,
+    "text-recognition": ("onnx",),
 }
+"""Weight formats each task's runtime loads (text recognition: the rapidocr ONNX files)."""
 
 
 class InferenceError(ValueError):
@@ -100,10 +112,16 @@ def load_model(record: RDMRecord, threshold: float, device: str) -> LoadedModel:
     if task not in SUPPORTED_TASKS:
         raise InferenceError(f"model: task '{task}' of {recid} has no runtime here yet")
     weight_format = custom.get("ml:weight_format")
-    if weight_format != FORMAT_OF_TASK[task]:
+    if weight_format not in FORMATS_OF_TASK[task]:
         raise InferenceError(
             f"model: weight format '{weight_format}' of {recid} cannot run: {task} models run "
-            f"from {FORMAT_OF_TASK[task]} weights here"
+            f"from {' or '.join(FORMATS_OF_TASK[task])} weights here"
+        )
+    architecture = custom.get("ml:architecture")
+    if weight_format == "state-dict" and task_of(architecture) != task:
+        raise InferenceError(
+            f"model: a state dict needs a known {task} architecture in ml:architecture; "
+            f"'{architecture}' of {recid} is not one"
         )
     runtime_cache.size = current_app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
     try:
@@ -139,6 +157,8 @@ def _torch_runtime(record: RDMRecord, custom: dict, threshold: float, device: st
         threshold,
         select_device(device),
         task=task,
+        weight_format=custom.get("ml:weight_format"),
+        architecture=custom.get("ml:architecture"),
     )
 
 
@@ -308,6 +328,50 @@ def _write_masks(record, recid, todo, arrays, model: LoadedModel, pipeline, job_
     return _store_annotations(record, annotations)
 
 
+def label_annotation(labels: list[dict], label, width: int, height: int) -> tuple[dict, str]:
+    """The whole-image annotation of a classifier's answer, and its label's category set."""
+    entry = next((e for e in labels if e.get("index") == label.index), None)
+    if entry is None:
+        raise InferenceError(f"model: class {label.index} has no entry in ml:labels")
+    data = {
+        "target": {
+            "width": width,
+            "height": height,
+            "selector": {"type": "box", "box": [0, 0, width, height]},
+        },
+        "body": {
+            "category": entry.get("category") or entry["name"],
+            "category_set": entry.get("category_set") or "herbarium",
+        },
+        "motivation": "classifying",
+    }
+    return data, data["body"]["category_set"]
+
+
+def _write_labels(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:
+    """A classifier: one whole-image annotation per image whose best class reaches the
+    threshold, in the pipeline's category set."""
+    labels = model.runtime.classify(
+        arrays, batch_size=current_app.config["MLMODELS_INFERENCE_BATCH_SIZE"]
+    )
+    categories = current_annotations.category_sets.get(pipeline.category_set, {})
+    annotations = []
+    for (target, checksum), label in zip(todo, labels, strict=True):
+        if label.score < pipeline.threshold:
+            continue
+        data, _ = label_annotation(model.labels, label, target.width, target.height)
+        if data["body"]["category"] not in categories:
+            raise InferenceError(
+                f"model: label category '{data['body']['category']}' is not in category set "
+                f"'{pipeline.category_set}'"
+            )
+        data["body"]["category_set"] = pipeline.category_set
+        data["target"].update({"record": recid, "file": target.key})
+        data["attributes"] = {"file_checksum": checksum}
+        annotations.append(_machine_annotation(data, model, job_id, label.score))
+    return _store_annotations(record, annotations)
+
+
 def text_annotation(line, width: int, height: int) -> dict:
     """The annotation of one recognised text line (polygon clamped to the image)."""
     ring = []
@@ -365,6 +429,7 @@ def _write_embeddings(record, recid, todo, arrays, model: LoadedModel, pipeline,
 
 _WRITERS = {
     "semantic-segmentation": _write_masks,
+    "image-classification": _write_labels,
     "text-recognition": _write_text,
     "feature-extraction": _write_embeddings,
 }

@@ -18,10 +18,20 @@ from .segmentation_training import TrainingResult
 WEIGHTS_FILE = "model.pt"
 CARD_FILE = "MODEL_CARD.md"
 TRAINING_FILE = "training.json"
-ARCHITECTURE = "tiny-unet"
 IOU_PROTOCOL = (
     "mean per-image IoU of the thresholded (0.5) prediction at the image's original resolution"
 )
+PROTOCOLS = {
+    "iou": IOU_PROTOCOL,
+    "accuracy": "share of the split's region crops whose most probable class is the true one",
+    "macro_f1": "unweighted mean over classes of the per-class F1 on the split's region crops",
+}
+"""How each metric was measured (the `protocol` of an `ml:metrics` entry)."""
+INTENDED_USE = {
+    "semantic-segmentation": "Segment the plant on digitised herbarium sheets.",
+    "image-classification": "Classify image regions (or whole images) into the labels below.",
+}
+USE_CASES = {"semantic-segmentation": ["plant-segmentation"], "image-classification": []}
 
 
 def code_version() -> str:
@@ -51,7 +61,7 @@ def metrics_of(result: TrainingResult, dataset: dict | None) -> list[dict]:
                 "metric": metric,
                 "value": round(float(value), 6),
                 "split": split,
-                "protocol": IOU_PROTOCOL if metric == "iou" else f"mean per-image {metric}",
+                "protocol": PROTOCOLS.get(metric, f"mean per-image {metric}"),
             }
             if dataset:
                 entry["dataset"] = dataset
@@ -65,17 +75,23 @@ def model_card(title: str, request: dict, result: TrainingResult, dataset: dict 
     lines = [
         f"# {title}",
         "",
-        f"Task: {request['task']}. Label: {', '.join(result.labels)}.",
+        f"Task: {request['task']}. Labels: {', '.join(result.labels)}. "
+        f"Architecture: {result.architecture}.",
         "",
         "## Intended use",
-        request.get("intended_use") or "Segment the plant on digitised herbarium sheets.",
+        request.get("intended_use") or INTENDED_USE[request["task"]],
         "",
+        *(
+            ["## Base model", f"Fine-tuned from model record {request['base_model']}.", ""]
+            if request.get("base_model")
+            else []
+        ),
         "## Training data",
         f"Dataset record {dataset['record']} (version {dataset['version']})"
         if dataset
         else "Annotations selected by a query (see training.json).",
         f"Split (seeded, {result.config.get('seed')}): "
-        + ", ".join(f"{name} {len(keys)} images" for name, keys in result.split.items()),
+        + ", ".join(f"{name} {len(keys)} samples" for name, keys in result.split.items()),
         "",
         "## Evaluation (held-out test split)",
         "| metric | value |",
@@ -116,7 +132,8 @@ def deposit_model(
     job_id: str,
 ) -> dict:
     """Create the draft model record (or a new version) of a training result; its JSON."""
-    title = request.get("title") or f"Plant segmentation ({ARCHITECTURE}), job {job_id[:8]}"
+    kind = "Plant segmentation" if request["task"] == "semantic-segmentation" else "Classifier"
+    title = request.get("title") or f"{kind} ({result.architecture}), job {job_id[:8]}"
     related = [_related(recid, "image") for recid in image_records]
     if dataset:
         related.insert(0, _related(dataset["record"], "dataset"))
@@ -141,7 +158,7 @@ def deposit_model(
             "ml:task": request["task"],
             "ml:framework": "pytorch",
             "ml:weight_format": "torchscript",
-            "ml:architecture": ARCHITECTURE,
+            "ml:architecture": result.architecture,
             "ml:weights_file": WEIGHTS_FILE,
             "ml:input": result.input_spec,
             "ml:labels": [
@@ -153,7 +170,7 @@ def deposit_model(
                 }
                 for index, name in enumerate(result.labels)
             ],
-            "ml:use_cases": request.get("use_cases") or ["plant-segmentation"],
+            "ml:use_cases": request.get("use_cases") or USE_CASES[request["task"]],
             "ml:metrics": metrics_of(result, dataset),
             "ml:training": {
                 "job": job_id,

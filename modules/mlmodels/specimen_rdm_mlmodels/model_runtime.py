@@ -1,9 +1,11 @@
 """Loading model weights in a worker and running them on images, on CUDA when present.
 
-Weights are TorchScript archives (no model code needed to run them): a segmentation model
-answers N×C×H×W logits (channel 0 is the foreground), a feature extractor N×D features.
-A worker keeps the last few loaded models, keyed by the weights file's checksum, so a
-pipeline over thousands of records loads its model once. Images are resized to the model's
+Weights are TorchScript archives (no model code needed to run them), ONNX graphs (run with
+onnxruntime, `onnx_module.py`) or PyTorch state dicts of a named architecture
+(`architectures.py`). A segmentation model answers N×C×H×W logits (channel 0 is the
+foreground), a feature extractor N×D features, a classifier N×classes logits. A worker keeps
+the last few loaded models, keyed by the weights file's checksum, so a pipeline over
+thousands of records loads its model once. Images are resized to the model's
 input size ("stretch"), normalised with the model's mean/std and run in batches; segmentation
 probabilities are resized back to each image's own size before thresholding.
 """
@@ -19,6 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .architectures import ArchitectureError, load_state_dict
+from .onnx_module import OnnxLoadError, OnnxModule
+
 logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -28,8 +33,12 @@ DEFAULT_INPUT_SIZE = (128, 128)
 DEVICE_PREFERENCES = ("auto", "cpu", "cuda")
 
 
+WEIGHT_FORMATS = ("torchscript", "onnx", "state-dict")
+"""Formats of user model weights the runtimes load."""
+
+
 class ModelLoadError(Exception):
-    """The weights cannot be loaded (not TorchScript, truncated, corrupt)."""
+    """The weights cannot be loaded (not of their format, truncated, corrupt)."""
 
 
 def select_device(preference: str = "auto") -> torch.device:
@@ -56,6 +65,25 @@ def load_torchscript(data: bytes, device: torch.device) -> torch.jit.ScriptModul
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelLoadError(f"weights are not a TorchScript archive ({reason})") from None
     return module.eval()
+
+
+def load_weights(
+    data: bytes, weight_format: str, device: torch.device, architecture: str | None = None
+):
+    """A callable module (batch → tensor on `device`) of weights in any supported format."""
+    if weight_format == "torchscript":
+        return load_torchscript(data, device)
+    if weight_format == "onnx":
+        try:
+            return OnnxModule(data, device)
+        except OnnxLoadError as error:
+            raise ModelLoadError(str(error)) from None
+    if weight_format == "state-dict":
+        try:
+            return load_state_dict(data, architecture).to(device)
+        except ArchitectureError as error:
+            raise ModelLoadError(str(error)) from None
+    raise ModelLoadError(f"weight format '{weight_format}' is not one of {WEIGHT_FORMATS}")
 
 
 def preprocess(images: Sequence[np.ndarray], input_spec: dict) -> torch.Tensor:
@@ -158,8 +186,43 @@ class FeatureRuntime(TorchRuntime):
         return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
 
 
-RUNTIMES = {"semantic-segmentation": SegmentationRuntime, "feature-extraction": FeatureRuntime}
-"""Runtime class of each task that runs from TorchScript weights."""
+@dataclass
+class Label:
+    """One image's class: index of the most probable class and its probability."""
+
+    index: int
+    score: float
+    probabilities: np.ndarray
+
+
+class ClassificationRuntime(TorchRuntime):
+    """A loaded image classifier (logits N×classes; softmax gives the probabilities)."""
+
+    def classify(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[Label]:
+        """The most probable class of each image, `batch_size` images at a time."""
+        labels = []
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode():
+            for first in range(0, len(images), batch_size):
+                batch = preprocess(images[first : first + batch_size], self.input_spec)
+                if cuda:
+                    batch = batch.pin_memory()
+                logits = self.module(batch.to(self.device, non_blocking=cuda)).float()
+                if logits.ndim != 2:
+                    shape = tuple(logits.shape)
+                    raise ValueError(f"model: a classifier answers N×classes, got {shape}")
+                for row in torch.softmax(logits, dim=1).cpu().numpy():
+                    best = int(row.argmax())
+                    labels.append(Label(best, float(row[best]), row))
+        return labels
+
+
+RUNTIMES = {
+    "semantic-segmentation": SegmentationRuntime,
+    "feature-extraction": FeatureRuntime,
+    "image-classification": ClassificationRuntime,
+}
+"""Runtime class of each task that runs from TorchScript, ONNX or state-dict weights."""
 
 
 class RuntimeCache:
@@ -179,14 +242,16 @@ class RuntimeCache:
         threshold: float,
         device: torch.device,
         task: str = "semantic-segmentation",
+        weight_format: str = "torchscript",
+        architecture: str | None = None,
     ):
         """The runtime of these weights; `load()` is called only when they are not cached."""
         runtime_cls = RUNTIMES[task]
-        key = (checksum, str(device), task)
+        key = (checksum, str(device), task, weight_format, architecture)
         with self._lock:
             runtime = self._entries.get(key)
             if runtime is None:
-                module = load_torchscript(load(), device)
+                module = load_weights(load(), weight_format, device, architecture)
                 runtime = runtime_cls(module, input_spec, threshold, device)
                 self._entries[key] = runtime
                 while len(self._entries) > self.size:

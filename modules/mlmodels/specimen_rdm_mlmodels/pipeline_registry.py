@@ -16,7 +16,7 @@ import yaml
 BUILTIN_IDS = ("efficientnet-lite0-features", "ppocr-v6-text")
 """Ids of the built-in models (builtin_models.py) a pipeline may name."""
 
-WRITES = ("annotations", "text", "embeddings")
+WRITES = ("annotations", "labels", "text", "embeddings")
 
 
 class PipelineRegistryError(ValueError):

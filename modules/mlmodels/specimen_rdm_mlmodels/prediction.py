@@ -1,6 +1,8 @@
 """Remote use of a model: predictions on an uploaded image, returned and never stored.
 
-A segmentation model answers its mask, a text-recognition model one text annotation per line.
+A segmentation model answers its mask, a classifier a whole-image annotation with its most
+probable class (when that reaches the threshold), a text-recognition model one text annotation
+per line.
 
 The answer is the annotations the model would have written, as a W3C AnnotationPage or a COCO
 results list, about the uploaded file (not a repository record).
@@ -18,7 +20,13 @@ from specimen_rdm_annotations.masks import mask_annotation
 from specimen_rdm_annotations.proxies import current_annotations
 from specimen_rdm_annotations.w3c import write_annotation_page
 
-from .inference import InferenceError, load_model, read_image, text_annotation
+from .inference import (
+    InferenceError,
+    label_annotation,
+    load_model,
+    read_image,
+    text_annotation,
+)
 
 FORMATS = ("w3c", "coco")
 UPLOAD = "upload"
@@ -72,6 +80,14 @@ def predict(
             data = text_annotation(line, width, height)
             data["target"].update({"record": UPLOAD, "file": filename})
             data.update({"score": round(line.score, 4), "creator": creator})
+            annotations.append(data)
+    elif model.task == "image-classification":
+        [label] = model.runtime.classify([pixels], batch_size=1)
+        data, category_set = label_annotation(model.labels, label, width, height)
+        annotations = []
+        if label.score >= threshold:
+            data["target"].update({"record": UPLOAD, "file": filename})
+            data.update({"score": round(label.score, 4), "creator": creator})
             annotations.append(data)
     else:
         annotations, category_set = _mask_predictions(model, pixels, filename, creator)

@@ -111,6 +111,7 @@ class TrainingResult:
     device: str
     per_image_iou: dict[str, float] = field(default_factory=dict)
     plots: dict[str, bytes] = field(default_factory=dict)
+    architecture: str = "tiny-unet"
 
 
 def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> dict[str, list[str]]:
@@ -135,7 +136,8 @@ def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> di
     }
 
 
-def _seed(seed: int) -> None:
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -184,17 +186,20 @@ def train_segmentation(
     config: TrainingConfig,
     progress: Callable[[int, int, float, float], None] | None = None,
     label: str = "plant",
+    base=None,
 ) -> TrainingResult:
     """Train, keep the best epoch by validation IoU, evaluate every split, script the model.
 
     `progress(epoch, epochs, mean training loss, validation IoU)` is called after each epoch.
+    `base` (a `base_model.BaseModel` of a segmentation model) is fine-tuned instead of a new
+    TinyUNet, at its own input size and normalisation.
     """
     by_key = {sample.key: sample for sample in samples}
     if len(by_key) != len(samples):
         raise ValueError("sample keys must be unique")
     split = split_keys(list(by_key), config.fractions, config.seed)
     device = select_device(config.device)
-    _seed(config.seed)
+    seed_everything(config.seed)
     spec = {
         "size": [config.image_size, config.image_size],
         "channels": 3,
@@ -202,9 +207,16 @@ def train_segmentation(
         "std": IMAGENET_STD,
         "resize": "stretch",
     }
+    if base is not None:
+        if base.task != "semantic-segmentation":
+            raise ValueError(
+                f"base_model: a segmentation model starts from a segmentation model, not a "
+                f"{base.task} model"
+            )
+        spec = {**spec, **base.input_spec}
     parts = {name: [by_key[k] for k in keys] for name, keys in split.items()}
     images, masks = _tensors(parts["train"], spec)
-    model = TinyUNet(width=config.width).to(device)
+    model = (base.module if base is not None else TinyUNet(width=config.width)).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed)
     truths = [s.mask for s in parts["validation"]]
@@ -251,7 +263,9 @@ def train_segmentation(
         if name == "test":
             per_image = {s.key: iou(p, s.mask) for s, p in zip(part, predicted, strict=True)}
     buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(model.cpu().eval()), buffer)
+    model = model.cpu().eval()
+    scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.script(model)
+    torch.jit.save(scripted, buffer)
     return TrainingResult(
         torchscript=buffer.getvalue(),
         metrics=metrics,
@@ -264,8 +278,9 @@ def train_segmentation(
         images_per_second=seen / seconds if seconds else 0.0,
         device=str(device),
         per_image_iou=per_image,
+        architecture=(base.architecture or "tiny-unet") if base is not None else "tiny-unet",
         plots={
-            "loss_curve.png": loss_curve_png(history),
+            "loss_curve.png": loss_curve_png(history, "validation_iou", "validation IoU"),
             "test_iou.png": iou_bars_png(per_image),
         },
     )

@@ -31,8 +31,8 @@ from .model_deposit import deposit_model
 from .pipeline_registry import Pipeline, PipelineRegistryError
 from .proxies import current_mlmodels
 from .queues import pipeline_queue
-from .segmentation_training import TrainingConfig, train_segmentation
-from .training_data import TrainingDataError, from_annotation_query, from_dataset_record
+from .training_data import TrainingDataError
+from .training_jobs import VALIDATION_METRIC, train
 
 logger = get_task_logger(__name__)
 
@@ -70,9 +70,10 @@ def schedule_pipeline_job(pipeline: Pipeline, target: dict, user_id: int | None)
 def schedule_training_job(request: dict, user_id: int) -> Run:
     """Create and queue a training job (request already checked by the resource)."""
     device = request.get("device", current_app.config["MLMODELS_DEVICE"])
+    learns = request.get("category") or ", ".join(request.get("categories") or [])
     run = ml_jobs.create_job(
         ml_jobs.TRAINING_JOB,
-        request.get("title") or f"Training ({request['task']}, {request['category']})",
+        request.get("title") or f"Training ({request['task']}, {learns})",
         request,
         user_id,
         job_queue(device),
@@ -234,14 +235,6 @@ def run_pipeline_job(self, run_id: str) -> None:
         db.session.commit()
 
 
-def _training_data(identity, request: dict):
-    config = current_app.config
-    limits = (config["MLMODELS_TRAINING_MAX_IMAGES"], config["MLMODELS_MAX_IMAGE_PIXELS"])
-    if request.get("dataset"):
-        return from_dataset_record(identity, request["dataset"], request["category"], *limits)
-    return from_annotation_query(identity, request["annotations"], request["category"], *limits)
-
-
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def train_model_job(self, run_id: str) -> None:
     """Train a model, evaluate it on the held-out split and deposit it as a draft record."""
@@ -252,15 +245,13 @@ def train_model_job(self, run_id: str) -> None:
     with _failures_end(run_id, (TrainingDataError, ValueError)):
         try:
             identity = depositor_identity(db.session.get(User, run.started_by_id))
-            data = _training_data(identity, request)
-            run.total_entries = len(data.samples)
-            db.session.commit()
-            config = TrainingConfig(
-                **request.get("hyperparameters", {}),
-                device=request.get("device", current_app.config["MLMODELS_DEVICE"]),
-            )
+            metric = VALIDATION_METRIC[request["task"]]
 
-            def progress(epoch: int, epochs: int, loss: float, validation_iou: float) -> None:
+            def loaded(data) -> None:
+                run.total_entries = len(data.samples)
+                db.session.commit()
+
+            def progress(epoch: int, epochs: int, loss: float, validation: float) -> None:
                 if ml_jobs.cancel_requested(run):
                     raise TrainingCancelled()
                 ml_jobs.update_args(
@@ -269,14 +260,14 @@ def train_model_job(self, run_id: str) -> None:
                         "epoch": epoch,
                         "epochs": epochs,
                         "loss": round(loss, 6),
-                        "validation_iou": round(validation_iou, 6),
+                        metric: round(validation, 6),
                     },
                 )
                 db.session.commit()
 
-            result = train_segmentation(
-                data.samples, config, progress=progress, label=request["category"]
-            )
+            device = request.get("device", current_app.config["MLMODELS_DEVICE"])
+            training = train(identity, request, device, loaded, progress)
+            result, data = training.result, training.data
             draft = deposit_model(
                 identity, request, result, data.dataset, data.image_records, str(run.id)
             )

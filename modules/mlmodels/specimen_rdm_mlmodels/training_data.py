@@ -1,4 +1,6 @@
-"""Training samples (image + binary mask) from a dataset record or an annotation query.
+"""Training samples from a dataset record or an annotation query: image + binary mask of one
+category (segmentation), or one labelled crop per region of the chosen categories
+(classification).
 
 A dataset record made by `POST /api/annotations/export/dataset` holds `annotations.json`, a COCO
 file whose images carry IIIF URLs `…/iiif/record:<record id>:<file key>/…`; the images are read
@@ -24,6 +26,7 @@ from specimen_rdm_annotations.coco import write_coco
 from specimen_rdm_annotations.dataset_deposit import FILE_KEY
 from specimen_rdm_annotations.proxies import current_annotations
 
+from .classification_training import LabelledImage
 from .segmentation_training import Sample
 
 IIIF_IMAGE = re.compile(r"/iiif/record:(?P<record>[^:/]+):(?P<key>[^/]+)/")
@@ -43,7 +46,7 @@ class TrainingDataError(ValueError):
 class TrainingData:
     """Samples plus where they came from (for the model record's links)."""
 
-    samples: list[Sample]
+    samples: list[Sample] | list[LabelledImage]
     image_records: list[str]
     dataset: dict | None
 
@@ -76,14 +79,19 @@ def _read_image(identity, recid: str, key: str, max_pixels: int) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def samples_from_coco(
-    identity, coco: dict, category: str, max_images: int, max_pixels: int
-) -> tuple[list[Sample], list[str]]:
-    """Samples of the COCO file's images that have regions of `category`; their record ids."""
-    category_ids = {c["id"] for c in coco.get("categories", []) if c.get("name") == category}
-    if not category_ids:
-        names = sorted({c.get("name") for c in coco.get("categories", [])})
-        raise TrainingDataError("category", f"'{category}' is not in the dataset ({names})")
+def _category_ids(coco: dict, names: list[str]) -> dict[int, str]:
+    """COCO category id → name of the chosen categories (each must be in the file)."""
+    by_name = {c.get("name"): c["id"] for c in coco.get("categories", [])}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        field = "category" if len(names) == 1 else "categories"
+        raise TrainingDataError(field, f"{missing} not in the dataset ({sorted(by_name)})")
+    return {c["id"]: c["name"] for c in coco.get("categories", []) if c.get("name") in names}
+
+
+def _annotated_images(identity, coco: dict, category_ids, max_images: int, max_pixels: int):
+    """(record id, file key, pixels, regions of the chosen categories) per COCO image that has
+    such regions, read from the repository and checked against the size the file states."""
     by_image: dict[int, list[dict]] = {}
     for annotation in coco.get("annotations", []):
         if annotation.get("category_id") in category_ids:
@@ -93,7 +101,6 @@ def samples_from_coco(
         raise TrainingDataError(
             "dataset", f"{len(images)} images is more than the limit of {max_images}"
         )
-    samples, records = [], set()
     for image in images:
         match = IIIF_IMAGE.search(image.get("coco_url") or "")
         if match is None:
@@ -107,18 +114,74 @@ def samples_from_coco(
                 f"image {recid}/{key} is {width}×{height}, the dataset says "
                 f"{image['width']}×{image['height']}",
             )
+        yield recid, key, pixels, by_image[image["id"]]
+
+
+def samples_from_coco(
+    identity, coco: dict, category: str, max_images: int, max_pixels: int
+) -> tuple[list[Sample], list[str]]:
+    """Samples of the COCO file's images that have regions of `category`; their record ids."""
+    category_ids = _category_ids(coco, [category])
+    samples, records = [], set()
+    for recid, key, pixels, regions in _annotated_images(
+        identity, coco, category_ids, max_images, max_pixels
+    ):
+        height, width = pixels.shape[:2]
         mask = np.zeros((height, width), dtype=bool)
-        for annotation in by_image[image["id"]]:
+        for annotation in regions:
             mask |= _region_mask(annotation, height, width)
         samples.append(Sample(key=f"{recid}/{key}", image=pixels, mask=mask))
         records.add(recid)
     return samples, sorted(records)
 
 
+def crop(pixels: np.ndarray, bbox) -> np.ndarray | None:
+    """The region [x, y, w, h] of the image, clamped to it; None when nothing of it is inside."""
+    height, width = pixels.shape[:2]
+    x, y, w, h = (float(v) for v in bbox)
+    left, top = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
+    right, bottom = min(width, int(np.ceil(x + w))), min(height, int(np.ceil(y + h)))
+    if right - left < 1 or bottom - top < 1:
+        return None
+    return np.ascontiguousarray(pixels[top:bottom, left:right])
+
+
+def labelled_from_coco(
+    identity, coco: dict, categories: list[str], max_images: int, max_pixels: int
+) -> tuple[list[LabelledImage], list[str]]:
+    """One labelled crop per region (its box) of the chosen categories; their record ids."""
+    category_ids = _category_ids(coco, categories)
+    samples, records = [], set()
+    for recid, key, pixels, regions in _annotated_images(
+        identity, coco, category_ids, max_images, max_pixels
+    ):
+        for annotation in regions:
+            pixels_of_region = crop(pixels, annotation["bbox"])
+            if pixels_of_region is None:
+                continue
+            samples.append(
+                LabelledImage(
+                    key=f"{recid}/{key}#{annotation['id']}",
+                    group=f"{recid}/{key}",
+                    image=pixels_of_region,
+                    label=category_ids[annotation["category_id"]],
+                )
+            )
+        records.add(recid)
+    return samples, sorted(records)
+
+
+def _samples(identity, coco: dict, request: dict, max_images: int, max_pixels: int):
+    if request.get("task") == "image-classification":
+        return labelled_from_coco(identity, coco, request["categories"], max_images, max_pixels)
+    return samples_from_coco(identity, coco, request["category"], max_images, max_pixels)
+
+
 def from_dataset_record(
-    identity, dataset_id: str, category: str, max_images: int, max_pixels: int
+    identity, dataset_id: str, request: dict, max_images: int, max_pixels: int
 ) -> TrainingData:
-    """Samples of a published dataset record's `annotations.json`."""
+    """Samples of a published dataset record's `annotations.json` for the training request
+    (masks of its `category`, or crops of its `categories` for a classifier)."""
     try:
         dataset = current_rdm_records_service.read(identity, dataset_id)
     except PermissionDeniedError:
@@ -137,13 +200,13 @@ def from_dataset_record(
         raise TrainingDataError("dataset", f"record '{dataset_id}' has no {FILE_KEY}") from None
     with content.get_stream("rb") as stream:
         coco = json.load(stream)
-    samples, records = samples_from_coco(identity, coco, category, max_images, max_pixels)
+    samples, records = _samples(identity, coco, request, max_images, max_pixels)
     version = str(dataset.data.get("versions", {}).get("index", 1))
     return TrainingData(samples, records, {"record": dataset_id, "version": version})
 
 
 def from_annotation_query(
-    identity, query: dict, category: str, max_images: int, max_pixels: int
+    identity, query: dict, request: dict, max_images: int, max_pixels: int
 ) -> TrainingData:
     """Samples of the annotations a query selects (same parameters as the annotation export)."""
     annotations = select_annotations(identity, query)
@@ -153,5 +216,5 @@ def from_annotation_query(
     set_name = annotations[0]["body"].get("category_set")
     categories = current_annotations.category_sets.get(set_name, {})
     coco = write_coco(images, annotations, sorted(categories.values(), key=lambda c: c.id))
-    samples, records = samples_from_coco(identity, coco, category, max_images, max_pixels)
+    samples, records = _samples(identity, coco, request, max_images, max_pixels)
     return TrainingData(samples, records, None)

@@ -14,8 +14,9 @@
   multipart `file`): records that look like the upload, which is not stored.
 - `GET /ml/pipelines`: the registered pipelines.
 - `POST /ml/jobs` `{"type": "pipeline", "pipeline": name, "q": record query}` (administrators)
-  or `{"type": "training", "task", "category", "dataset" | "annotations", "hyperparameters",
-  "title", "license", "creators", "new_version_of", "device"}`: 202 with the job.
+  or `{"type": "training", "task", "category" (segmentation) | "categories" (classification),
+  "dataset" | "annotations", "base_model", "hyperparameters", "title", "license", "creators",
+  "new_version_of", "device"}`: 202 with the job.
 - `GET /ml/jobs?record=<id>&pipeline=<name>&size=50`: jobs, newest first (administrators see
   every job, including those started on publish; others see the jobs they started).
 - `GET /ml/jobs/<id>`: state, counts, progress, per-item errors, result (the draft model record).
@@ -46,14 +47,14 @@ from .pipeline_registry import PipelineRegistryError
 from .prediction import predict
 from .proxies import current_mlmodels
 from .ratings import RatingError, rate, rating_summary, ratings_of, unrate
-from .segmentation_training import TrainingConfig
 from .similarity import similar_to_image, similar_to_record
 from .suitability import model_scores, suitability
 from .tasks import schedule_pipeline_job, schedule_training_job
+from .training_jobs import CONFIG_OF_TASK
 
 blueprint = Blueprint("specimen_mlmodels", __name__)
 
-TRAINABLE_TASKS = ("semantic-segmentation",)
+TRAINABLE_TASKS = ("semantic-segmentation", "image-classification")
 
 
 class MLRequestError(Exception):
@@ -282,23 +283,35 @@ def _training_request(body: dict) -> dict:
     task = body.get("task")
     if task not in TRAINABLE_TASKS:
         raise MLRequestError(400, "task", f"training supports {', '.join(TRAINABLE_TASKS)}")
-    if not body.get("category"):
+    if task == "image-classification":
+        categories = body.get("categories")
+        if (
+            not isinstance(categories, list)
+            or len(set(categories)) < 2
+            or not all(isinstance(name, str) and name for name in categories)
+            or len(set(categories)) != len(categories)
+        ):
+            raise MLRequestError(
+                400, "categories", "name at least two different annotation categories (a list)"
+            )
+    elif not body.get("category"):
         raise MLRequestError(400, "category", "name the annotation category to learn")
     if bool(body.get("dataset")) == bool(body.get("annotations")):
         raise MLRequestError(
             400, "dataset", "give either a dataset record id or an annotations query"
         )
-    if body.get("base_model"):
-        raise MLRequestError(400, "base_model", "transfer learning is not supported yet")
+    if "base_model" in body and (not isinstance(body["base_model"], str) or not body["base_model"]):
+        raise MLRequestError(400, "base_model", "the id of a published model record")
     hyperparameters = body.get("hyperparameters") or {}
-    known = set(TrainingConfig.__dataclass_fields__) - {"device"}
+    config_class = CONFIG_OF_TASK[task]
+    known = set(config_class.__dataclass_fields__) - {"device"}
     unknown = sorted(set(hyperparameters) - known)
     if unknown:
         raise MLRequestError(
             400, "hyperparameters", f"unknown {unknown}; known: {', '.join(sorted(known))}"
         )
     try:
-        TrainingConfig(**hyperparameters)
+        config_class(**hyperparameters)
     except (TypeError, ValueError) as error:
         raise MLRequestError(400, "hyperparameters", str(error)) from None
     if body.get("device", "auto") not in ("auto", "cpu", "cuda"):
@@ -306,6 +319,8 @@ def _training_request(body: dict) -> dict:
     allowed = {
         "task",
         "category",
+        "categories",
+        "base_model",
         "category_set",
         "dataset",
         "annotations",

@@ -27,3 +27,38 @@ def sheet_samples() -> tuple[Sample, ...]:
         samples.append(Sample(path.stem, pixels, truth))
     assert samples, f"no sheets in {SHEETS}"
     return tuple(samples)
+
+
+@cache
+def tile_samples(height: int = 384, tile: int = 64, per_class: int = 10) -> tuple:
+    """Labelled square tiles of the sheets: "plant" where the plant mask covers over 25% of the
+    tile, "other" (paper, labels, rulers) where it covers under 1%; at most `per_class` of each
+    per sheet, taken in a fixed order, so the classes are balanced and the set is repeatable."""
+    from specimen_rdm_mlmodels.classification_training import LabelledImage
+
+    tiles = []
+    for path in sorted((SHEETS / "img").glob("*.jpg")):
+        with (
+            Image.open(path) as image,
+            Image.open(SHEETS / "plant_masks" / path.name.replace(".jpg", ".png")) as mask,
+        ):
+            width = round(image.width * height / image.height)
+            pixels = np.asarray(image.convert("RGB").resize((width, height)))
+            truth = np.asarray(mask.resize((width, height), Image.Resampling.NEAREST)) > 0
+        taken = {"plant": 0, "other": 0}
+        for top in range(0, height - tile + 1, tile // 2):
+            for left in range(0, width - tile + 1, tile // 2):
+                cover = truth[top : top + tile, left : left + tile].mean()
+                label = "plant" if cover > 0.25 else "other" if cover < 0.01 else None
+                if label is None or taken[label] >= per_class:
+                    continue
+                taken[label] += 1
+                tiles.append(
+                    LabelledImage(
+                        key=f"{path.stem}#{top},{left}",
+                        group=path.stem,
+                        image=np.ascontiguousarray(pixels[top : top + tile, left : left + tile]),
+                        label=label,
+                    )
+                )
+    return tuple(tiles)

@@ -151,3 +151,32 @@ def test_plots_are_pngs(trained):
     for content in result.plots.values():
         with Image.open(io.BytesIO(content)) as image:
             assert image.format == "PNG" and image.width > 100
+
+
+def test_fine_tuning_starts_from_the_base_model_and_keeps_its_input():
+    from specimen_rdm_mlmodels.base_model import BaseModel
+
+    first = train_segmentation(sheet_samples(), TINY)
+    spec = {**first.input_spec, "size": [40, 40]}
+    module = load_torchscript(first.torchscript, torch.device("cpu"))
+    before = {k: v.clone() for k, v in module.state_dict().items() if v.ndim == 4}
+    base = BaseModel("seg", "semantic-segmentation", module, spec, "tiny-unet")
+    nudge = TrainingConfig(image_size=32, epochs=1, width=4, seed=7, learning_rate=1e-9)
+    tuned = train_segmentation(sheet_samples(), nudge, base=base)
+    assert tuned.input_spec["size"] == [40, 40]
+    assert tuned.architecture == "tiny-unet"
+    after = load_torchscript(tuned.torchscript, torch.device("cpu")).state_dict()
+    assert before and set(before) == {k for k, v in after.items() if v.ndim == 4}
+    for key, weight in before.items():  # a learning rate of 1e-9 leaves them as they were
+        assert torch.allclose(after[key], weight, atol=1e-6), key
+    fresh = train_segmentation(sheet_samples(), nudge).torchscript
+    fresh_weights = load_torchscript(fresh, torch.device("cpu")).state_dict()
+    assert not all(torch.allclose(fresh_weights[k], w, atol=1e-3) for k, w in before.items())
+
+
+def test_only_a_segmentation_model_can_be_fine_tuned_into_one():
+    from specimen_rdm_mlmodels.base_model import BaseModel
+
+    base = BaseModel("cls", "image-classification", torch.nn.Identity(), {}, "tiny-cnn")
+    with pytest.raises(ValueError, match="not a image-classification model"):
+        train_segmentation(sheet_samples(), TINY, base=base)
