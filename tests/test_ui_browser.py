@@ -540,3 +540,71 @@ def test_annotation_viewer_draws_overlays_and_curators_review(
     )
     screenshot(page, artifacts / "annotation-viewer.png")
     assert owner.get(f"/api/annotations/{ids[0]}").json()["status"]["state"] == "rejected"
+
+
+@pytest.fixture(scope="module")
+def embedded(live, depositor, admin) -> dict:
+    """Two sheets published with the built-in image-features pipeline registered (for them
+    only), once both have their embedding: `{sheet name: record}`."""
+    tag = f"byimage{secrets.token_hex(4)}"
+    live.pipelines_file.write_text(
+        json.dumps(
+            {
+                "pipelines": {
+                    "image-features": {
+                        "model": {"builtin": "efficientnet-lite0-features"},
+                        "applies_to": {"query": f'metadata.title:"{tag}"'},
+                        "writes": "embeddings",
+                    }
+                }
+            }
+        )
+    )
+    records = {
+        name: publish_sheet(depositor, f"Sheet {tag} {name}", {f"{name}.jpg": sheet_jpeg(name)})
+        for name in ("12406", "L__0059912")
+    }
+    for record in records.values():
+        wait_for(
+            lambda record=record: (
+                admin.get("/api/similar", params={"record": record["id"]}).status_code == 200
+            ),
+            timeout=300,
+            what=f"the embedding of {record['id']}",
+        )
+    yield records
+    live.pipelines_file.unlink(missing_ok=True)
+
+
+def test_search_by_image_from_the_menu(page, browser_log, embedded, artifacts, tmp_path):
+    visit(page, browser_log, "/")
+    page.get_by_role("link", name="Search by image").first.click()
+    expect(page.locator("#search-by-image h1")).to_have_text("Search by image")
+    upload = tmp_path / "L__0059912.jpg"
+    upload.write_bytes(sheet_jpeg("L__0059912"))
+    page.set_input_files("#search-image", str(upload))
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("#search-by-image button[type=submit]").click()
+    assert answer.value.status == 200
+    expect(page.locator("#search-by-image-summary")).to_contain_text("L__0059912.jpg")
+    cards = page.locator("#search-by-image a.similar-record")
+    # The record holding the very same image is listed with cosine similarity 1.00, and nothing
+    # ranks above it (a kept test instance may hold the same image from an earlier run).
+    same = page.locator(f'#search-by-image a[data-record="{embedded["L__0059912"]["id"]}"]')
+    expect(same.locator(".meta")).to_have_text("1.00")
+    expect(cards.first.locator(".meta")).to_have_text("1.00")
+    other = page.locator(f'#search-by-image a[data-record="{embedded["12406"]["id"]}"]')
+    expect(other.locator(".meta")).not_to_have_text("1.00")
+    expect(cards.first.locator("img")).to_have_attribute("src", re.compile(r"^/api/iiif/record:"))
+    screenshot(page, artifacts / "search-by-image.png")
+    assert natural_size(cards.first.locator("img"))[0] > 0
+    assert not browser_log.problems(), browser_log.problems()
+
+    broken = tmp_path / "not-an-image.jpg"
+    broken.write_bytes(b"these bytes are not a JPEG")
+    page.set_input_files("#search-image", str(broken))
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("#search-by-image button[type=submit]").click()
+    assert answer.value.status == 400
+    expect(page.locator("#search-by-image-error")).to_contain_text("file:")
+    expect(page.locator("#search-by-image a.similar-record")).to_have_count(0)

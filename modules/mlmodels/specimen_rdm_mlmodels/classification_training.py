@@ -177,6 +177,7 @@ def train_classification(
         name: torch.tensor([index[s.label] for s in part], dtype=torch.long)
         for name, part in parts.items()
     }
+    started = time.perf_counter()  # the frozen base's feature pass counts as training time
     frozen = isinstance(network, FeatureClassifier) and config.freeze_base
     trained = network.head if frozen else network
     if frozen:
@@ -197,7 +198,6 @@ def train_classification(
     )
     generator = torch.Generator().manual_seed(config.seed)
     best_f1, best_state, history, seen = -1.0, None, [], 0
-    started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         trained.train()
         order = torch.randperm(len(train_x), generator=generator)
