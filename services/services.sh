@@ -64,7 +64,7 @@ pg_start() {
       --locale=C.UTF-8 >>"$log" 2>&1 || fail postgres "$log"
   fi
   as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$START_TIMEOUT" \
-    -o "-p $POSTGRES_PORT -c listen_addresses=$SPECIMEN_HOST -k $SVC_VAR/postgres/run -c max_connections=200" \
+    -o "-p $POSTGRES_PORT -c listen_addresses=$SPECIMEN_HOST -k $SVC_VAR/postgres/run -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" \
     start >/dev/null || fail postgres "$log"
   wait_for postgres "$log" - pg_up
   pg_ensure_db

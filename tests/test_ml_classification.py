@@ -272,7 +272,9 @@ def _user_model(owner, title: str, weight_format: str, architecture: str, key: s
     return publish(owner, response.json()["id"])
 
 
-def test_user_models_in_onnx_and_state_dict_formats_predict_the_same_mask(owner, anonymous):
+def test_user_models_in_onnx_and_state_dict_formats_predict_the_same_mask(
+    owner, anonymous, dataset
+):
     torch.manual_seed(5)
     network = TinyUNet(width=4).eval()
     onnx = io.BytesIO()
@@ -325,3 +327,22 @@ def test_user_models_in_onnx_and_state_dict_formats_predict_the_same_mask(owner,
     response = anonymous.post(f"/api/models/{wrong['id']}/predict", data=_sheet(name))
     assert response.status_code == 400
     assert "known semantic-segmentation architecture" in response.json()["errors"][0]["messages"][0]
+
+    # As base models of a training: ONNX only runs, and a segmenter cannot start a classifier.
+    for base, task, reason in [
+        (models["onnx"]["id"], "semantic-segmentation", "training starts from torchscript"),
+        (models["state-dict"]["id"], "image-classification", "starts from a feature-extraction"),
+        ("nope-0000", "image-classification", "no published record 'nope-0000'"),
+    ]:
+        body = {
+            "type": "training",
+            "task": task,
+            "dataset": dataset["id"],
+            "base_model": base,
+            **({"categories": ["plant", "other"]} if task == "image-classification" else {}),
+            **({"category": "plant"} if task == "semantic-segmentation" else {}),
+        }
+        response = owner.post("/api/ml/jobs", json=body)
+        assert response.status_code == 400, (base, response.text)
+        [error] = response.json()["errors"]
+        assert error["field"] == "base_model" and reason in error["messages"][0], error

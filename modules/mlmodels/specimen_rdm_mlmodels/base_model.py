@@ -8,6 +8,7 @@ base model's files.
 
 from dataclasses import dataclass
 
+import torch
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_records_resources.services.errors import PermissionDeniedError
 from torch import nn
@@ -32,46 +33,74 @@ class BaseModel:
     version: str = "1"
 
 
-def read_base_model(identity, record_id: str) -> BaseModel:
-    """The network of published model record `record_id`, on the CPU, ready to train."""
+STARTS_FROM = {
+    "semantic-segmentation": "a semantic-segmentation model",
+    "image-classification": "a feature-extraction model or a tiny-cnn image-classification model",
+}
+"""Which base models a training of each task can start from."""
 
-    def fail(reason: str):
-        raise TrainingDataError("base_model", reason)
 
+def _fail(reason: str):
+    raise TrainingDataError("base_model", reason)
+
+
+def _fits(task: str, custom: dict) -> bool:
+    base_task = custom.get("ml:task")
+    if task == "semantic-segmentation":
+        return base_task == "semantic-segmentation"
+    return base_task == "feature-extraction" or (
+        base_task == "image-classification" and custom.get("ml:architecture") == "tiny-cnn"
+    )
+
+
+def check_base_model(identity, record_id: str, task: str):
+    """The published model record a `task` training may start from (TrainingDataError naming
+    `base_model` otherwise): readable with its files, trainable weights, a fitting task."""
     try:
         item = current_rdm_records_service.read(identity, record_id)
     except PermissionDeniedError:
-        fail(f"you may not read record '{record_id}'")
+        _fail(f"you may not read record '{record_id}'")
     except Exception as error:  # unknown, deleted or unpublished ids raise several types
-        fail(f"no published record '{record_id}' ({type(error).__name__})")
+        _fail(f"no published record '{record_id}' ({type(error).__name__})")
     record = item._record
     if not current_rdm_records_service.check_permission(identity, "read_files", record=record):
-        fail(f"you may not read the weights of '{record_id}'")
+        _fail(f"you may not read the weights of '{record_id}'")
     custom = record.get("custom_fields") or {}
     resource_type = (record.metadata.get("resource_type") or {}).get("id")
     if resource_type != MODEL_RESOURCE_TYPE:
-        fail(f"record '{record_id}' is not a model (type {resource_type})")
+        _fail(f"record '{record_id}' is not a model (type {resource_type})")
     weight_format = custom.get("ml:weight_format")
     if weight_format not in TRAINABLE_FORMATS:
-        fail(
+        _fail(
             f"weights of '{record_id}' are {weight_format}; training starts from "
             f"{' or '.join(TRAINABLE_FORMATS)} weights"
         )
+    if not _fits(task, custom):
+        _fail(
+            f"a {task} model starts from {STARTS_FROM[task]}, not a {custom.get('ml:task')} "
+            f"model of architecture '{custom.get('ml:architecture')}'"
+        )
+    return record
+
+
+def read_base_model(identity, record_id: str, task: str) -> BaseModel:
+    """The network of published model record `record_id`, on the CPU, ready to train."""
+    record = check_base_model(identity, record_id, task)
+    custom = record.get("custom_fields") or {}
+    weight_format = custom.get("ml:weight_format")
     file_record = record.files.get(custom.get("ml:weights_file") or "")
     if file_record is None or file_record.file is None:
-        fail(f"'{record_id}' has no weights file '{custom.get('ml:weights_file')}'")
+        _fail(f"'{record_id}' has no weights file '{custom.get('ml:weights_file')}'")
     with file_record.open_stream("rb") as stream:
         data = stream.read()
     architecture = custom.get("ml:architecture")
     try:
         if weight_format == "torchscript":
-            import torch
-
             module = load_torchscript(data, torch.device("cpu"))
         else:
             module = load_state_dict(data, architecture)
     except (ModelLoadError, ArchitectureError) as error:
-        fail(f"weights of '{record_id}' cannot be loaded: {error}")
+        _fail(f"weights of '{record_id}' cannot be loaded: {error}")
     return BaseModel(
         record=record_id,
         task=custom.get("ml:task"),

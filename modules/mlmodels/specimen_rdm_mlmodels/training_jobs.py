@@ -59,7 +59,9 @@ def train(
     data = training_data(identity, request)
     loaded(data)
     config = CONFIG_OF_TASK[task](**request.get("hyperparameters", {}), device=device)
-    base = read_base_model(identity, request["base_model"]) if request.get("base_model") else None
+    base = None
+    if request.get("base_model"):
+        base = read_base_model(identity, request["base_model"], task)
     if task == "image-classification":
         result = train_classification(data.samples, config, base=base, progress=progress)
     else:

@@ -39,6 +39,7 @@ from sqlalchemy.orm.exc import NoResultFound
 from specimen_rdm_annotations.annotation_export import select_annotations
 
 from . import ml_jobs
+from .base_model import check_base_model
 from .custom_fields import MODEL_RESOURCE_TYPE
 from .embeddings import SimilarityError
 from .inference import InferenceError
@@ -50,6 +51,7 @@ from .ratings import RatingError, rate, rating_summary, ratings_of, unrate
 from .similarity import similar_to_image, similar_to_record
 from .suitability import model_scores, suitability
 from .tasks import schedule_pipeline_job, schedule_training_job
+from .training_data import TrainingDataError
 from .training_jobs import CONFIG_OF_TASK
 
 blueprint = Blueprint("specimen_mlmodels", __name__)
@@ -300,8 +302,13 @@ def _training_request(body: dict) -> dict:
         raise MLRequestError(
             400, "dataset", "give either a dataset record id or an annotations query"
         )
-    if "base_model" in body and (not isinstance(body["base_model"], str) or not body["base_model"]):
-        raise MLRequestError(400, "base_model", "the id of a published model record")
+    if "base_model" in body:
+        if not isinstance(body["base_model"], str) or not body["base_model"]:
+            raise MLRequestError(400, "base_model", "the id of a published model record")
+        try:
+            check_base_model(g.identity, body["base_model"], task)
+        except TrainingDataError as error:
+            raise MLRequestError(400, error.field, error.reason) from None
     hyperparameters = body.get("hyperparameters") or {}
     config_class = CONFIG_OF_TASK[task]
     known = set(config_class.__dataclass_fields__) - {"device"}
