@@ -18,7 +18,7 @@ The weights of the epoch with the best validation macro-F1 are kept; every split
 import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,21 +30,26 @@ from .classification_metrics import confusion, summarise
 from .classification_net import FeatureClassifier, TinyCNN
 from .evaluation_plots import confusion_png, loss_curve_png
 from .model_runtime import (
-    DEVICE_PREFERENCES,
     IMAGENET_MEAN,
     IMAGENET_STD,
     preprocess,
     select_device,
 )
-from .segmentation_training import TrainingResult, seed_everything, split_keys
+from .segmentation_training import (
+    CommonTrainingConfig,
+    TrainingResult,
+    seed_everything,
+    split_keys,
+)
 
 if TYPE_CHECKING:  # base_model reads records (Invenio); training itself needs none of it
     from .base_model import BaseModel
 
 
 @dataclass
-class ClassificationConfig:
-    """Hyperparameters (stored with the model, so a run can be repeated exactly).
+class ClassificationConfig(CommonTrainingConfig):
+    """Hyperparameters of a classifier training (stored with the model, so a run can be
+    repeated exactly).
 
     `image_size` is the training size from scratch (a base model brings its own input size);
     `freeze_base` keeps a feature-extraction base fixed (only the head learns).
@@ -53,33 +58,8 @@ class ClassificationConfig:
     image_size: int = 64
     epochs: int = 20
     batch_size: int = 16
-    learning_rate: float = 3e-3
-    seed: int = 0
-    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
-    width: int = 16
-    augment: bool = True
     freeze_base: bool = True
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        """Refuse values no training can use."""
-        if self.image_size < 16 or self.image_size % 16:
-            raise ValueError("image_size must be a multiple of 16, at least 16")
-        if self.epochs < 1 or self.batch_size < 1 or self.width < 1:
-            raise ValueError("epochs, batch_size and width must be at least 1")
-        if not 0 < self.learning_rate < 1:
-            raise ValueError("learning_rate must be between 0 and 1")
-        self.fractions = tuple(float(f) for f in self.fractions)
-        if len(self.fractions) != 3 or min(self.fractions) <= 0:
-            raise ValueError("fractions must be three positive shares (train, validation, test)")
-        if self.device not in DEVICE_PREFERENCES:
-            raise ValueError(f"device must be one of {', '.join(DEVICE_PREFERENCES)}")
-
-    def to_dict(self) -> dict:
-        """JSON-ready configuration."""
-        data = asdict(self)
-        data["fractions"] = list(self.fractions)
-        return data
+    image_multiple = 16
 
 
 @dataclass

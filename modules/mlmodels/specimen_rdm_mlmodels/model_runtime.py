@@ -139,6 +139,20 @@ class TorchRuntime:
         self.threshold = threshold
         self.device = device
 
+    def outputs(
+        self, images: Sequence[np.ndarray], batch_size: int
+    ) -> Iterator[tuple[Sequence[np.ndarray], torch.Tensor]]:
+        """(the images, the module's float output) per batch of `batch_size` images, in
+        inference mode; on CUDA through pinned memory with non-blocking copies."""
+        cuda = self.device.type == "cuda"
+        with torch.inference_mode():
+            for first in range(0, len(images), batch_size):
+                chunk = images[first : first + batch_size]
+                batch = preprocess(chunk, self.input_spec)
+                if cuda:
+                    batch = batch.pin_memory()
+                yield chunk, self.module(batch.to(self.device, non_blocking=cuda)).float()
+
 
 class SegmentationRuntime(TorchRuntime):
     """A loaded binary segmentation model."""
@@ -149,19 +163,12 @@ class SegmentationRuntime(TorchRuntime):
         The score is the mean probability inside the predicted mask (0.0 for an empty mask).
         """
         results = []
-        cuda = self.device.type == "cuda"
-        with torch.inference_mode():
-            for first in range(0, len(images), batch_size):
-                chunk = images[first : first + batch_size]
-                batch = preprocess(chunk, self.input_spec)
-                if cuda:
-                    batch = batch.pin_memory()
-                logits = self.module(batch.to(self.device, non_blocking=cuda))
-                probabilities = torch.sigmoid(logits[:, :1])
-                sizes = [image.shape[:2] for image in chunk]
-                for full, mask in masks_at(probabilities, sizes, self.threshold):
-                    score = float(full[mask].mean()) if mask.any() else 0.0
-                    results.append(Prediction(mask=mask, score=score))
+        for chunk, logits in self.outputs(images, batch_size):
+            probabilities = torch.sigmoid(logits[:, :1])
+            sizes = [image.shape[:2] for image in chunk]
+            for full, mask in masks_at(probabilities, sizes, self.threshold):
+                score = float(full[mask].mean()) if mask.any() else 0.0
+                results.append(Prediction(mask=mask, score=score))
         return results
 
 
@@ -172,17 +179,11 @@ class FeatureRuntime(TorchRuntime):
     def embed(self, images: Sequence[np.ndarray], batch_size: int = 8) -> np.ndarray:
         """N×D float32 array of unit vectors, computed `batch_size` images at a time."""
         vectors = []
-        cuda = self.device.type == "cuda"
-        with torch.inference_mode():
-            for first in range(0, len(images), batch_size):
-                batch = preprocess(images[first : first + batch_size], self.input_spec)
-                if cuda:
-                    batch = batch.pin_memory()
-                features = self.module(batch.to(self.device, non_blocking=cuda)).float()
-                if features.ndim != 2:
-                    shape = tuple(features.shape)
-                    raise ValueError(f"model: a feature extractor answers N×D, got {shape}")
-                vectors.append(F.normalize(features, dim=1).cpu().numpy())
+        for _, features in self.outputs(images, batch_size):
+            if features.ndim != 2:
+                shape = tuple(features.shape)
+                raise ValueError(f"model: a feature extractor answers N×D, got {shape}")
+            vectors.append(F.normalize(features, dim=1).cpu().numpy())
         return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
 
 
@@ -201,19 +202,13 @@ class ClassificationRuntime(TorchRuntime):
     def classify(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[Label]:
         """The most probable class of each image, `batch_size` images at a time."""
         labels = []
-        cuda = self.device.type == "cuda"
-        with torch.inference_mode():
-            for first in range(0, len(images), batch_size):
-                batch = preprocess(images[first : first + batch_size], self.input_spec)
-                if cuda:
-                    batch = batch.pin_memory()
-                logits = self.module(batch.to(self.device, non_blocking=cuda)).float()
-                if logits.ndim != 2:
-                    shape = tuple(logits.shape)
-                    raise ValueError(f"model: a classifier answers N×classes, got {shape}")
-                for row in torch.softmax(logits, dim=1).cpu().numpy():
-                    best = int(row.argmax())
-                    labels.append(Label(best, float(row[best]), row))
+        for _, logits in self.outputs(images, batch_size):
+            if logits.ndim != 2:
+                shape = tuple(logits.shape)
+                raise ValueError(f"model: a classifier answers N×classes, got {shape}")
+            for row in torch.softmax(logits, dim=1).cpu().numpy():
+                best = int(row.argmax())
+                labels.append(Label(best, float(row[best]), row))
         return labels
 
 

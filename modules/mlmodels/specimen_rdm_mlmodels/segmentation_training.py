@@ -33,13 +33,9 @@ SPLITS = ("train", "validation", "test")
 
 
 @dataclass
-class TrainingConfig:
-    """Hyperparameters (stored with the model, so a run can be repeated exactly).
-
-    Images are stretched to `image_size`×`image_size` for training (aspect ratio not kept), and
-    the model's input spec says so; `fractions` are the train / validation / test shares;
-    `augment` adds seeded horizontal flips; `device` is "auto", "cpu" or "cuda".
-    """
+class CommonTrainingConfig:
+    """What every training has: `fractions` are the train / validation / test shares, `augment`
+    adds seeded horizontal flips, `device` is "auto", "cpu" or "cuda"."""
 
     image_size: int = 128
     epochs: int = 30
@@ -48,20 +44,20 @@ class TrainingConfig:
     seed: int = 0
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     width: int = 16
-    threshold: float = 0.5
     augment: bool = True
     device: str = "auto"
+    image_multiple = 8
+    """`image_size` must be a multiple of this (the network's downsampling)."""
 
     def __post_init__(self) -> None:
         """Refuse values no training can use."""
-        if self.image_size < 8 or self.image_size % 8:
-            raise ValueError("image_size must be a multiple of 8, at least 8")
+        step = self.image_multiple
+        if self.image_size < step or self.image_size % step:
+            raise ValueError(f"image_size must be a multiple of {step}, at least {step}")
         if self.epochs < 1 or self.batch_size < 1 or self.width < 1:
             raise ValueError("epochs, batch_size and width must be at least 1")
         if not 0 < self.learning_rate < 1:
             raise ValueError("learning_rate must be between 0 and 1")
-        if not 0 < self.threshold < 1:
-            raise ValueError("threshold must be between 0 and 1")
         self.fractions = tuple(float(f) for f in self.fractions)
         if len(self.fractions) != 3 or min(self.fractions) <= 0:
             raise ValueError("fractions must be three positive shares (train, validation, test)")
@@ -73,6 +69,24 @@ class TrainingConfig:
         data = asdict(self)
         data["fractions"] = list(self.fractions)
         return data
+
+
+@dataclass
+class TrainingConfig(CommonTrainingConfig):
+    """Hyperparameters of a segmentation training (stored with the model, so a run can be
+    repeated exactly).
+
+    Images are stretched to `image_size`×`image_size` for training (aspect ratio not kept), and
+    the model's input spec says so; `threshold` turns probabilities into the mask.
+    """
+
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Refuse values no training can use."""
+        super().__post_init__()
+        if not 0 < self.threshold < 1:
+            raise ValueError("threshold must be between 0 and 1")
 
 
 @dataclass
