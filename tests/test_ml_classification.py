@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from test_mlmodels import CREATORS, _job, _machine_annotations, _model_body, _register
+from test_mlmodels import (
+    CREATORS,
+    _job,
+    _machine_annotations,
+    _model_body,
+    _register,
+    publish_dataset,
+)
 
 from deposit import Api, publish, publish_sheet, upload, wait_for
 from live_instance import SHARED_DATA
@@ -115,19 +122,7 @@ def dataset(owner) -> dict:
         ),
         what="the sheets in the search index",
     )
-    response = owner.post(
-        "/api/annotations/export/dataset",
-        params={"format": "coco", "records_q": query, "category_set": "herbarium"},
-        json={"title": f"Plant and other regions {tag}"},
-    )
-    assert response.status_code == 201, response.text
-    draft = response.json()
-    data = {k: draft[k] for k in ("metadata", "files", "access")}
-    data["metadata"].update(
-        {"creators": CREATORS, "rights": [{"id": "cc-by-4.0"}], "publisher": "Specimen RDM"}
-    )
-    assert owner.put(f"/api/records/{draft['id']}/draft", json=data).status_code == 200
-    return publish(owner, draft["id"])
+    return publish_dataset(owner, query, f"Plant and other regions {tag}")
 
 
 @pytest.fixture(scope="module")

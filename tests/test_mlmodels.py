@@ -107,14 +107,16 @@ def dataset(owner) -> dict:
         ),
         what="the sheets in the search index",
     )
+    return publish_dataset(owner, query, f"Plant masks {tag}")
+
+
+def publish_dataset(owner: Api, records_q: str, title: str) -> dict:
+    """The annotations of the records `records_q` finds, exported as a COCO dataset record
+    (herbarium categories) and published with a creator and a licence."""
     response = owner.post(
         "/api/annotations/export/dataset",
-        params={
-            "format": "coco",
-            "records_q": query,
-            "category_set": "herbarium",
-        },
-        json={"title": f"Plant masks {tag}"},
+        params={"format": "coco", "records_q": records_q, "category_set": "herbarium"},
+        json={"title": title},
     )
     assert response.status_code == 201, response.text
     draft = response.json()
