@@ -328,8 +328,8 @@ def _write_masks(record, recid, todo, arrays, model: LoadedModel, pipeline, job_
     return _store_annotations(record, annotations)
 
 
-def label_annotation(labels: list[dict], label, width: int, height: int) -> tuple[dict, str]:
-    """The whole-image annotation of a classifier's answer, and its label's category set."""
+def label_annotation(labels: list[dict], label, width: int, height: int) -> dict:
+    """The whole-image annotation of a classifier's answer (body: category and category set)."""
     entry = next((e for e in labels if e.get("index") == label.index), None)
     if entry is None:
         raise InferenceError(f"model: class {label.index} has no entry in ml:labels")
@@ -345,7 +345,7 @@ def label_annotation(labels: list[dict], label, width: int, height: int) -> tupl
         },
         "motivation": "classifying",
     }
-    return data, data["body"]["category_set"]
+    return data
 
 
 def _write_labels(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:
@@ -359,7 +359,7 @@ def _write_labels(record, recid, todo, arrays, model: LoadedModel, pipeline, job
     for (target, checksum), label in zip(todo, labels, strict=True):
         if label.score < pipeline.threshold:
             continue
-        data, _ = label_annotation(model.labels, label, target.width, target.height)
+        data = label_annotation(model.labels, label, target.width, target.height)
         if data["body"]["category"] not in categories:
             raise InferenceError(
                 f"model: label category '{data['body']['category']}' is not in category set "

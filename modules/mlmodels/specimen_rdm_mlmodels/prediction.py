@@ -83,7 +83,8 @@ def predict(
             annotations.append(data)
     elif model.task == "image-classification":
         [label] = model.runtime.classify([pixels], batch_size=1)
-        data, category_set = label_annotation(model.labels, label, width, height)
+        data = label_annotation(model.labels, label, width, height)
+        category_set = data["body"]["category_set"]
         annotations = []
         if label.score >= threshold:
             data["target"].update({"record": UPLOAD, "file": filename})

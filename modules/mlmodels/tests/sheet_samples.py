@@ -15,18 +15,23 @@ HEIGHT = 192
 @cache
 def sheet_samples() -> tuple[Sample, ...]:
     """One Sample per sheet, HEIGHT pixels tall (masks resized by nearest neighbour)."""
-    samples = []
+    samples = tuple(Sample(name, pixels, truth) for name, pixels, truth in _sheets(HEIGHT))
+    assert samples, f"no sheets in {SHEETS}"
+    return samples
+
+
+def _sheets(height: int):
+    """(name, RGB pixels, plant mask) per sheet, `height` pixels tall (the mask resized by
+    nearest neighbour)."""
     for path in sorted((SHEETS / "img").glob("*.jpg")):
         with (
             Image.open(path) as image,
             Image.open(SHEETS / "plant_masks" / path.name.replace(".jpg", ".png")) as mask,
         ):
-            width = round(image.width * HEIGHT / image.height)
-            pixels = np.asarray(image.convert("RGB").resize((width, HEIGHT)))
-            truth = np.asarray(mask.resize((width, HEIGHT), Image.Resampling.NEAREST)) > 0
-        samples.append(Sample(path.stem, pixels, truth))
-    assert samples, f"no sheets in {SHEETS}"
-    return tuple(samples)
+            width = round(image.width * height / image.height)
+            pixels = np.asarray(image.convert("RGB").resize((width, height)))
+            truth = np.asarray(mask.resize((width, height), Image.Resampling.NEAREST)) > 0
+        yield path.stem, pixels, truth
 
 
 @cache
@@ -37,14 +42,8 @@ def tile_samples(height: int = 384, tile: int = 64, per_class: int = 10) -> tupl
     from specimen_rdm_mlmodels.classification_training import LabelledImage
 
     tiles = []
-    for path in sorted((SHEETS / "img").glob("*.jpg")):
-        with (
-            Image.open(path) as image,
-            Image.open(SHEETS / "plant_masks" / path.name.replace(".jpg", ".png")) as mask,
-        ):
-            width = round(image.width * height / image.height)
-            pixels = np.asarray(image.convert("RGB").resize((width, height)))
-            truth = np.asarray(mask.resize((width, height), Image.Resampling.NEAREST)) > 0
+    for name, pixels, truth in _sheets(height):
+        width = pixels.shape[1]
         taken = {"plant": 0, "other": 0}
         for top in range(0, height - tile + 1, tile // 2):
             for left in range(0, width - tile + 1, tile // 2):
@@ -55,8 +54,8 @@ def tile_samples(height: int = 384, tile: int = 64, per_class: int = 10) -> tupl
                 taken[label] += 1
                 tiles.append(
                     LabelledImage(
-                        key=f"{path.stem}#{top},{left}",
-                        group=path.stem,
+                        key=f"{name}#{top},{left}",
+                        group=name,
                         image=np.ascontiguousarray(pixels[top : top + tile, left : left + tile]),
                         label=label,
                     )
