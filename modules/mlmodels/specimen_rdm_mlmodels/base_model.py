@@ -36,6 +36,8 @@ class BaseModel:
 STARTS_FROM = {
     "semantic-segmentation": "a semantic-segmentation model",
     "image-classification": "a feature-extraction model or a tiny-cnn image-classification model",
+    "object-detection": "no base model (detectors are trained from scratch here)",
+    "instance-segmentation": "no base model (instance segmenters are trained from scratch here)",
 }
 """Which base models a training of each task can start from."""
 
@@ -48,6 +50,8 @@ def _fits(task: str, custom: dict) -> bool:
     base_task = custom.get("ml:task")
     if task == "semantic-segmentation":
         return base_task == "semantic-segmentation"
+    if task != "image-classification":
+        return False
     return base_task == "feature-extraction" or (
         base_task == "image-classification" and custom.get("ml:architecture") == "tiny-cnn"
     )

@@ -1,15 +1,16 @@
 """Run a model record on a record's images and store what it finds.
 
-What is written depends on the model's task: a segmentation model writes mask annotations, a
-classifier one whole-image annotation with the most probable class (when its probability reaches
-the pipeline's threshold), a text-recognition model one text annotation per line it reads, a
-feature extractor one embedding per image (`embeddings.py`, the similarity index). Every
-machine annotation carries the model record id and version, the job id, its score and the
-checksum of the file it was computed on; an embedding row the same. A record's file that
-already has results of this model version for this checksum is skipped, so running a
-pipeline twice (or the same model on a re-published record whose image did not change) writes
-nothing new. A transaction lock per (record, model version) keeps two workers from writing the
-same results at once.
+What is written depends on the model's task: a segmentation model writes mask annotations, an
+object detector one box annotation per object it finds, an instance segmenter one mask
+annotation per object, a classifier one whole-image annotation with the most probable class
+(when its probability reaches the pipeline's threshold), a text-recognition model one text
+annotation per line it reads, a feature extractor one embedding per image (`embeddings.py`, the
+similarity index). Every machine annotation carries the model record id and version, the job
+id, its score and the checksum of the file it was computed on; an embedding row the same. A
+record's file that already has results of this model version for this checksum is skipped, so
+running a pipeline twice (or the same model on a re-published record whose image did not
+change) writes nothing new. A transaction lock per (record, model version) keeps two workers
+from writing the same results at once.
 """
 
 import io
@@ -46,6 +47,8 @@ from .ocr_runtime import OCR_ARCHITECTURE, OCR_FILES, ocr_cache
 
 WRITES_OF_TASK = {
     "semantic-segmentation": "annotations",
+    "object-detection": "annotations",
+    "instance-segmentation": "annotations",
     "image-classification": "labels",
     "text-recognition": "text",
     "feature-extraction": "embeddings",
@@ -54,6 +57,8 @@ WRITES_OF_TASK = {
 SUPPORTED_TASKS = tuple(WRITES_OF_TASK)
 FORMATS_OF_TASK = {
     "semantic-segmentation": WEIGHT_FORMATS,
+    "object-detection": ("torchscript", "onnx"),
+    "instance-segmentation": ("torchscript", "onnx"),
     "image-classification": WEIGHT_FORMATS,
     "feature-extraction": WEIGHT_FORMATS,
     "text-recognition": ("onnx",),
@@ -328,6 +333,51 @@ def _write_masks(record, recid, todo, arrays, model: LoadedModel, pipeline, job_
     return _store_annotations(record, annotations)
 
 
+def object_annotation(labels: list[dict], detection, width: int, height: int) -> dict:
+    """The annotation of one detected object: its mask (instance segmentation) or its box,
+    and its class as body category (category set from the label, else "herbarium")."""
+    entry = next((e for e in labels if e.get("index") == detection.index), None)
+    if entry is None:
+        raise InferenceError(f"model: class {detection.index} has no entry in ml:labels")
+    category = entry.get("category") or entry["name"]
+    if detection.mask is not None:
+        data = mask_annotation(detection.mask, category)
+    else:
+        data = {
+            "target": {"selector": {"type": "box", "box": detection.box}},
+            "body": {"category": category},
+        }
+    data["target"].update({"width": width, "height": height})
+    data["body"]["category_set"] = entry.get("category_set") or "herbarium"
+    data["motivation"] = "classifying"
+    return data
+
+
+def _write_objects(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:
+    """A detector or instance segmenter: one annotation per object scoring at least the
+    pipeline's threshold (masks under `min_area` pixels left out), in its category set."""
+    found = model.runtime.detect(
+        arrays, batch_size=current_app.config["MLMODELS_INFERENCE_BATCH_SIZE"]
+    )
+    categories = current_annotations.category_sets.get(pipeline.category_set, {})
+    annotations = []
+    for (target, checksum), detections in zip(todo, found, strict=True):
+        for detection in detections:
+            if detection.mask is not None and int(detection.mask.sum()) < pipeline.min_area:
+                continue
+            data = object_annotation(model.labels, detection, target.width, target.height)
+            if data["body"]["category"] not in categories:
+                raise InferenceError(
+                    f"model: label category '{data['body']['category']}' is not in category "
+                    f"set '{pipeline.category_set}'"
+                )
+            data["body"]["category_set"] = pipeline.category_set
+            data["target"].update({"record": recid, "file": target.key})
+            data["attributes"] = {"file_checksum": checksum}
+            annotations.append(_machine_annotation(data, model, job_id, detection.score))
+    return _store_annotations(record, annotations)
+
+
 def label_annotation(labels: list[dict], label, width: int, height: int) -> dict:
     """The whole-image annotation of a classifier's answer (body: category and category set)."""
     entry = next((e for e in labels if e.get("index") == label.index), None)
@@ -429,6 +479,8 @@ def _write_embeddings(record, recid, todo, arrays, model: LoadedModel, pipeline,
 
 _WRITERS = {
     "semantic-segmentation": _write_masks,
+    "object-detection": _write_objects,
+    "instance-segmentation": _write_objects,
     "image-classification": _write_labels,
     "text-recognition": _write_text,
     "feature-extraction": _write_embeddings,

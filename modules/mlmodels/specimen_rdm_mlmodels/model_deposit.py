@@ -13,6 +13,7 @@ from importlib.metadata import version
 from flask import current_app
 from invenio_rdm_records.proxies import current_rdm_records_service
 
+from .detection_metrics import PROTOCOL as DETECTION_PROTOCOLS
 from .segmentation_training import TrainingResult
 
 WEIGHTS_FILE = "model.pt"
@@ -25,13 +26,27 @@ PROTOCOLS = {
     "iou": IOU_PROTOCOL,
     "accuracy": "share of the split's region crops whose most probable class is the true one",
     "macro_f1": "unweighted mean over classes of the per-class F1 on the split's region crops",
+    **DETECTION_PROTOCOLS,
 }
 """How each metric was measured (the `protocol` of an `ml:metrics` entry)."""
 INTENDED_USE = {
     "semantic-segmentation": "Segment the plant on digitised herbarium sheets.",
     "image-classification": "Classify image regions (or whole images) into the labels below.",
+    "object-detection": "Find the objects of the labels below on images, as boxes.",
+    "instance-segmentation": "Find the objects of the labels below on images, as masks.",
 }
-USE_CASES = {"semantic-segmentation": ["plant-segmentation"], "image-classification": []}
+USE_CASES = {
+    "semantic-segmentation": ["plant-segmentation"],
+    "image-classification": [],
+    "object-detection": [],
+    "instance-segmentation": [],
+}
+KIND = {
+    "semantic-segmentation": "Plant segmentation",
+    "image-classification": "Classifier",
+    "object-detection": "Object detector",
+    "instance-segmentation": "Instance segmenter",
+}
 
 
 def code_version() -> str:
@@ -132,8 +147,9 @@ def deposit_model(
     job_id: str,
 ) -> dict:
     """Create the draft model record (or a new version) of a training result; its JSON."""
-    kind = "Plant segmentation" if request["task"] == "semantic-segmentation" else "Classifier"
-    title = request.get("title") or f"{kind} ({result.architecture}), job {job_id[:8]}"
+    title = request.get("title") or (
+        f"{KIND[request['task']]} ({result.architecture}), job {job_id[:8]}"
+    )
     related = [_related(recid, "image") for recid in image_records]
     if dataset:
         related.insert(0, _related(dataset["record"], "dataset"))

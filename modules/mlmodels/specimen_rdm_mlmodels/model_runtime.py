@@ -3,7 +3,8 @@
 Weights are TorchScript archives (no model code needed to run them), ONNX graphs (run with
 onnxruntime, `onnx_module.py`) or PyTorch state dicts of a named architecture
 (`architectures.py`). A segmentation model answers N×C×H×W logits (channel 0 is the
-foreground), a feature extractor N×D features, a classifier N×classes logits. A worker keeps
+foreground), a feature extractor N×D features, a classifier N×classes logits, a detector or
+instance segmenter centre maps (`centre_maps.py`). A worker keeps
 the last few loaded models, keyed by the weights file's checksum, so a pipeline over
 thousands of records loads its model once. Images are resized to the model's
 input size ("stretch"), normalised with the model's mean/std and run in batches; segmentation
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .architectures import ArchitectureError, load_state_dict
+from .centre_maps import Detection, decode
 from .onnx_module import OnnxLoadError, OnnxModule
 
 logger = logging.getLogger(__name__)
@@ -212,10 +214,36 @@ class ClassificationRuntime(TorchRuntime):
         return labels
 
 
+class DetectionRuntime(TorchRuntime):
+    """A loaded object detector (centre-map outputs, `centre_maps.py`): boxes and scores."""
+
+    task = "object-detection"
+    max_detections = 100
+
+    def detect(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[list[Detection]]:
+        """Each image's detections scoring at least the threshold, best first."""
+        found = []
+        for chunk, output in self.outputs(images, batch_size):
+            if output.ndim != 4:
+                shape = tuple(output.shape)
+                raise ValueError(f"model: a {self.task} model answers N×K×H×W, got {shape}")
+            sizes = [image.shape[:2] for image in chunk]
+            found.extend(decode(output, sizes, self.task, self.threshold, self.max_detections))
+        return found
+
+
+class InstanceSegmentationRuntime(DetectionRuntime):
+    """A loaded instance segmenter: a detector whose detections also carry masks."""
+
+    task = "instance-segmentation"
+
+
 RUNTIMES = {
     "semantic-segmentation": SegmentationRuntime,
     "feature-extraction": FeatureRuntime,
     "image-classification": ClassificationRuntime,
+    "object-detection": DetectionRuntime,
+    "instance-segmentation": InstanceSegmentationRuntime,
 }
 """Runtime class of each task that runs from TorchScript, ONNX or state-dict weights."""
 

@@ -1,6 +1,7 @@
 """Remote use of a model: predictions on an uploaded image, returned and never stored.
 
-A segmentation model answers its mask, a classifier a whole-image annotation with its most
+A segmentation model answers its mask, an object detector a box per object, an instance
+segmenter a mask per object, a classifier a whole-image annotation with its most
 probable class (when that reaches the threshold), a text-recognition model one text annotation
 per line.
 
@@ -24,6 +25,7 @@ from .inference import (
     InferenceError,
     label_annotation,
     load_model,
+    object_annotation,
     read_image,
     text_annotation,
 )
@@ -89,6 +91,16 @@ def predict(
         if label.score >= threshold:
             data["target"].update({"record": UPLOAD, "file": filename})
             data.update({"score": round(label.score, 4), "creator": creator})
+            annotations.append(data)
+    elif model.task in ("object-detection", "instance-segmentation"):
+        [detections] = model.runtime.detect([pixels], batch_size=1)
+        category_set = (model.labels or [{}])[0].get("category_set") or category_set
+        annotations = []
+        for detection in detections:
+            data = object_annotation(model.labels, detection, width, height)
+            category_set = data["body"]["category_set"]
+            data["target"].update({"record": UPLOAD, "file": filename})
+            data.update({"score": round(detection.score, 4), "creator": creator})
             annotations.append(data)
     else:
         annotations, category_set = _mask_predictions(model, pixels, filename, creator)

@@ -1,6 +1,7 @@
 """Training samples from a dataset record or an annotation query: image + binary mask of one
-category (segmentation), or one labelled crop per region of the chosen categories
-(classification).
+category (segmentation), one labelled crop per region of the chosen categories
+(classification), or each image with the boxes (and masks) of its regions of the chosen
+categories (object detection, instance segmentation).
 
 A dataset record made by `POST /api/annotations/export/dataset` holds `annotations.json`, a COCO
 file whose images carry IIIF URLs `…/iiif/record:<record id>:<file key>/…`; the images are read
@@ -27,6 +28,7 @@ from specimen_rdm_annotations.dataset_deposit import FILE_KEY
 from specimen_rdm_annotations.proxies import current_annotations
 
 from .classification_training import LabelledImage
+from .detection_training import DetectionSample
 from .segmentation_training import Sample
 
 IIIF_IMAGE = re.compile(r"/iiif/record:(?P<record>[^:/]+):(?P<key>[^/]+)/")
@@ -171,7 +173,40 @@ def labelled_from_coco(
     return samples, sorted(records)
 
 
+def objects_from_coco(
+    identity, coco: dict, categories: list[str], masks: bool, max_images: int, max_pixels: int
+) -> tuple[list[DetectionSample], list[str]]:
+    """One sample per image with regions of the chosen categories: each region's box and class
+    (and with `masks` its mask: a box region's mask is its box); their record ids."""
+    category_ids = _category_ids(coco, categories)
+    samples, records = [], set()
+    for recid, key, pixels, regions in _annotated_images(
+        identity, coco, category_ids, max_images, max_pixels
+    ):
+        height, width = pixels.shape[:2]
+        boxes, labels, region_masks = [], [], []
+        for annotation in regions:
+            x, y, w, h = (float(v) for v in annotation["bbox"])
+            left, top = max(0.0, x), max(0.0, y)
+            right, bottom = min(float(width), x + w), min(float(height), y + h)
+            if right - left < 1 or bottom - top < 1:
+                continue
+            boxes.append([left, top, right - left, bottom - top])
+            labels.append(category_ids[annotation["category_id"]])
+            if masks:
+                region_masks.append(_region_mask(annotation, height, width))
+        region_masks = region_masks if masks else None
+        samples.append(DetectionSample(f"{recid}/{key}", pixels, boxes, labels, region_masks))
+        records.add(recid)
+    return samples, sorted(records)
+
+
 def _samples(identity, coco: dict, request: dict, max_images: int, max_pixels: int):
+    if request.get("task") in ("object-detection", "instance-segmentation"):
+        masks = request["task"] == "instance-segmentation"
+        return objects_from_coco(
+            identity, coco, request["categories"], masks, max_images, max_pixels
+        )
     if request.get("task") == "image-classification":
         return labelled_from_coco(identity, coco, request["categories"], max_images, max_pixels)
     return samples_from_coco(identity, coco, request["category"], max_images, max_pixels)

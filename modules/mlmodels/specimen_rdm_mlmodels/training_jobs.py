@@ -5,6 +5,9 @@
 - image-classification: crops of the regions of two or more `categories`; a TinyCNN, or a linear
   head on a feature-extraction base model (or a tiny-cnn base fine-tuned); validation metric
   macro-F1.
+- object-detection / instance-segmentation: boxes (and masks) of the regions of one or more
+  `categories`; a TinyUNet with centre maps (`centre_maps.py`), from scratch; validation metric
+  COCO mAP@.5 (pycocotools).
 """
 
 from collections.abc import Callable
@@ -14,17 +17,22 @@ from flask import current_app
 
 from .base_model import read_base_model
 from .classification_training import ClassificationConfig, train_classification
+from .detection_training import DetectionConfig, train_detection
 from .segmentation_training import TrainingConfig, TrainingResult, train_segmentation
 from .training_data import TrainingData, from_annotation_query, from_dataset_record
 
 CONFIG_OF_TASK = {
     "semantic-segmentation": TrainingConfig,
     "image-classification": ClassificationConfig,
+    "object-detection": DetectionConfig,
+    "instance-segmentation": DetectionConfig,
 }
 """Hyperparameter class of each trainable task."""
 VALIDATION_METRIC = {
     "semantic-segmentation": "validation_iou",
     "image-classification": "validation_f1",
+    "object-detection": "validation_map50",
+    "instance-segmentation": "validation_map50",
 }
 """The metric that picks the best epoch, as the job's progress names it."""
 
@@ -62,7 +70,11 @@ def train(
     base = None
     if request.get("base_model"):
         base = read_base_model(identity, request["base_model"], task)
-    if task == "image-classification":
+    if task in ("object-detection", "instance-segmentation"):
+        if base is not None:
+            raise ValueError(f"base_model: a {task} model is trained from scratch here")
+        result = train_detection(data.samples, config, task=task, progress=progress)
+    elif task == "image-classification":
         result = train_classification(data.samples, config, base=base, progress=progress)
     else:
         result = train_segmentation(

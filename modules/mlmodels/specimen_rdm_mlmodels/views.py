@@ -14,7 +14,8 @@
   multipart `file`): records that look like the upload, which is not stored.
 - `GET /ml/pipelines`: the registered pipelines.
 - `POST /ml/jobs` `{"type": "pipeline", "pipeline": name, "q": record query}` (administrators)
-  or `{"type": "training", "task", "category" (segmentation) | "categories" (classification),
+  or `{"type": "training", "task", "category" (semantic segmentation) | "categories"
+  (classification: two or more; object detection, instance segmentation: one or more),
   "dataset" | "annotations", "base_model", "hyperparameters", "title", "license", "creators",
   "new_version_of", "device"}`: 202 with the job.
 - `GET /ml/jobs?record=<id>&pipeline=<name>&size=50`: jobs, newest first (administrators see
@@ -56,7 +57,9 @@ from .training_jobs import CONFIG_OF_TASK
 
 blueprint = Blueprint("specimen_mlmodels", __name__)
 
-TRAINABLE_TASKS = ("semantic-segmentation", "image-classification")
+TRAINABLE_TASKS = tuple(CONFIG_OF_TASK)
+MIN_CATEGORIES = {"image-classification": 2, "object-detection": 1, "instance-segmentation": 1}
+"""Tasks that learn `categories` (a list), and how many they need at least."""
 
 
 class MLRequestError(Exception):
@@ -285,16 +288,17 @@ def _training_request(body: dict) -> dict:
     task = body.get("task")
     if task not in TRAINABLE_TASKS:
         raise MLRequestError(400, "task", f"training supports {', '.join(TRAINABLE_TASKS)}")
-    if task == "image-classification":
-        categories = body.get("categories")
+    if task in MIN_CATEGORIES:
+        categories, least = body.get("categories"), MIN_CATEGORIES[task]
         if (
             not isinstance(categories, list)
-            or len(set(categories)) < 2
+            or len(set(categories)) < least
             or not all(isinstance(name, str) and name for name in categories)
             or len(set(categories)) != len(categories)
         ):
+            what = "two or more different" if least == 2 else "one or more different"
             raise MLRequestError(
-                400, "categories", "name at least two different annotation categories (a list)"
+                400, "categories", f"a {task} training needs {what} annotation categories (a list)"
             )
     elif not body.get("category"):
         raise MLRequestError(400, "category", "name the annotation category to learn")

@@ -61,3 +61,26 @@ def tile_samples(height: int = 384, tile: int = 64, per_class: int = 10) -> tupl
                     )
                 )
     return tuple(tiles)
+
+
+@cache
+def instance_samples(height: int = 256) -> tuple:
+    """One DetectionSample per sheet, `height` pixels tall: a "plant" box and mask per plant
+    instance of the sheet (`plant_masks_split`, masks resized by nearest neighbour)."""
+    from specimen_rdm_mlmodels.detection_training import DetectionSample
+
+    samples = []
+    for name, pixels, _ in _sheets(height):
+        boxes, masks = [], []
+        for path in sorted((SHEETS / "plant_masks_split").glob(f"{name}_plant_*.png")):
+            with Image.open(path) as instance:
+                size = (pixels.shape[1], pixels.shape[0])
+                mask = np.asarray(instance.resize(size, Image.Resampling.NEAREST)) > 0
+            ys, xs = np.nonzero(mask)
+            if not len(xs):
+                continue
+            left, top = int(xs.min()), int(ys.min())
+            boxes.append([left, top, int(xs.max()) + 1 - left, int(ys.max()) + 1 - top])
+            masks.append(mask)
+        samples.append(DetectionSample(name, pixels, boxes, ["plant"] * len(boxes), masks))
+    return tuple(samples)
