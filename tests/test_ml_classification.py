@@ -20,7 +20,7 @@ from test_mlmodels import (
     _machine_annotations,
     _model_body,
     _register,
-    publish_dataset,
+    annotated_dataset,
 )
 
 from deposit import Api, publish, publish_sheet, upload, wait_for
@@ -105,24 +105,7 @@ def features(admin) -> dict:
 @pytest.fixture(scope="module")
 def dataset(owner) -> dict:
     """Seven published sheets with "plant" and "other" boxes, exported as a dataset record."""
-    tag = uuid.uuid4().hex[:8]
-    for name in TRAINING_NAMES:
-        record = publish_sheet(owner, f"Region sheet {tag} {name}", {f"{name}.jpg": _sheet(name)})
-        response = owner.post(
-            "/api/annotations/import",
-            params={"format": "coco", "record": record["id"]},
-            files={"file": (f"{name}.json", _coco(name))},
-        )
-        assert response.status_code == 201, response.text
-    query = f'metadata.title:"Region sheet {tag}"'
-    wait_for(
-        lambda: (
-            owner.get("/api/records", params={"q": query}).json()["hits"]["total"]
-            == len(TRAINING_NAMES)
-        ),
-        what="the sheets in the search index",
-    )
-    return publish_dataset(owner, query, f"Plant and other regions {tag}")
+    return annotated_dataset(owner, "Plant and other regions", TRAINING_NAMES, _sheet, _coco)
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +158,8 @@ def test_the_training_job_deposits_a_classifier_derived_from_its_base(
     assert related[dataset["id"]]["resource_type"]["id"] == "dataset"
     files = owner.get(f"/api/records/{classifier['id']}/files").json()
     keys = {entry["key"] for entry in files["entries"]}
-    assert {"model.pt", "MODEL_CARD.md", "training.json", "confusion_matrix.png"} <= keys
+    assert {"model.pt", "model.onnx", "MODEL_CARD.md", "training.json"} <= keys
+    assert "confusion_matrix.png" in keys
     card = owner.get(f"/api/records/{classifier['id']}/files/MODEL_CARD.md/content").text
     assert f"Fine-tuned from model record {features['id']}" in card
 

@@ -110,6 +110,28 @@ def dataset(owner) -> dict:
     return publish_dataset(owner, query, f"Plant masks {tag}")
 
 
+def annotated_dataset(owner: Api, what: str, names, sheet, coco) -> dict:
+    """Publish one sheet record per name (`sheet(name)` its JPEG bytes), import `coco(name)`
+    into it, and publish their annotations as a dataset record titled `what`."""
+    tag = uuid.uuid4().hex[:8]
+    for name in names:
+        record = publish_sheet(owner, f"{what} sheet {tag} {name}", {f"{name}.jpg": sheet(name)})
+        response = owner.post(
+            "/api/annotations/import",
+            params={"format": "coco", "record": record["id"]},
+            files={"file": (f"{name}.json", coco(name))},
+        )
+        assert response.status_code == 201, response.text
+    query = f'metadata.title:"{what} sheet {tag}"'
+    wait_for(
+        lambda: (
+            owner.get("/api/records", params={"q": query}).json()["hits"]["total"] == len(names)
+        ),
+        what="the sheets in the search index",
+    )
+    return publish_dataset(owner, query, f"{what} {tag}")
+
+
 def publish_dataset(owner: Api, records_q: str, title: str) -> dict:
     """The annotations of the records `records_q` finds, exported as a COCO dataset record
     (herbarium categories) and published with a creator and a licence."""

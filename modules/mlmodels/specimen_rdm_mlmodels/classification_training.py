@@ -30,8 +30,6 @@ from .classification_metrics import confusion, summarise
 from .classification_net import FeatureClassifier, TinyCNN
 from .evaluation_plots import confusion_png, loss_curve_png
 from .model_runtime import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     preprocess,
     select_device,
 )
@@ -104,13 +102,7 @@ def _initial_network(base: "BaseModel | None", classes: int, config: Classificat
 def _spec(base: "BaseModel | None", config: ClassificationConfig) -> dict:
     if base is not None:
         return dict(base.input_spec)
-    return {
-        "size": [config.image_size, config.image_size],
-        "channels": 3,
-        "mean": IMAGENET_MEAN,
-        "std": IMAGENET_STD,
-        "resize": "stretch",
-    }
+    return config.input_spec()
 
 
 def _batches(images: Sequence[np.ndarray], spec: dict, size: int = 32) -> torch.Tensor:

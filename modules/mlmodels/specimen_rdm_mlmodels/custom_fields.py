@@ -29,6 +29,10 @@ WEIGHT_FORMATS = ("torchscript", "onnx", "state-dict", "builtin")
 SPLITS = ("train", "validation", "test", "all")
 
 
+OUTPUT_LAYOUTS = ("centre-maps",)
+"""Output layouts a model can declare (detection models: `centre_maps.py`)."""
+
+
 class InputSpecSchema(Schema):
     """What the model expects: pixel size, channels and the normalisation of its inputs."""
 
@@ -37,6 +41,7 @@ class InputSpecSchema(Schema):
     mean = fields.List(fields.Float())
     std = fields.List(fields.Float(validate=validate.Range(min=0, min_inclusive=False)))
     resize = fields.String(validate=validate.OneOf(("stretch", "letterbox", "none")))
+    output = fields.String(validate=validate.OneOf(OUTPUT_LAYOUTS))
 
 
 class LabelSchema(Schema):

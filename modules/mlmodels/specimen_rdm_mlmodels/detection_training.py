@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from .centre_maps import EXTRA_CHANNELS, PRIOR, Detection, decode, encode, focal_loss
 from .detection_metrics import Truth, coco_metrics
 from .evaluation_plots import loss_curve_png
-from .model_runtime import IMAGENET_MEAN, IMAGENET_STD, preprocess, select_device
+from .model_runtime import preprocess, select_device
 from .segmentation_net import TinyUNet
 from .segmentation_training import (
     CommonTrainingConfig,
@@ -172,14 +172,7 @@ def train_detection(
     parts = {name: [by_key[k] for k in keys] for name, keys in split.items()}
     device = select_device(config.device)
     seed_everything(config.seed)
-    spec = {
-        "size": [config.image_size, config.image_size],
-        "channels": 3,
-        "mean": IMAGENET_MEAN,
-        "std": IMAGENET_STD,
-        "resize": "stretch",
-        "output": "centre-maps",
-    }
+    spec = {**config.input_spec(), "output": "centre-maps"}
     classes = len(labels)
     network = TinyUNet(classes=classes + EXTRA_CHANNELS[task], width=config.width)
     with torch.no_grad():

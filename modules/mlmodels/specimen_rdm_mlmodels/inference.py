@@ -20,14 +20,19 @@ import numpy as np
 from flask import current_app
 from invenio_access.permissions import system_identity
 from invenio_db import db
+from invenio_files_rest.models import ObjectVersion
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_rdm_records.records.api import RDMRecord
+from invenio_search import current_search_client
+from invenio_search.utils import build_alias_name
 from PIL import Image
 from sqlalchemy import text
+from sqlalchemy.orm import joinedload
 
 from specimen_rdm_annotations.annotation_store import create_annotations, index_annotations
 from specimen_rdm_annotations.masks import mask_annotation
 from specimen_rdm_annotations.proxies import current_annotations
+from specimen_rdm_annotations.records.api import Annotation
 from specimen_rdm_annotations.services.components import now_iso
 from specimen_rdm_annotations.target_access import resolve_target
 from specimen_rdm_annotations.target_files import image_files
@@ -35,6 +40,7 @@ from specimen_rdm_annotations.target_files import image_files
 from . import embeddings
 from .architectures import task_of
 from .builtin_models import builtin_record_id
+from .centre_maps import EXTRA_CHANNELS
 from .custom_fields import MODEL_RESOURCE_TYPE
 from .model_runtime import (
     RUNTIMES,
@@ -121,6 +127,12 @@ def load_model(record: RDMRecord, threshold: float, device: str) -> LoadedModel:
         raise InferenceError(
             f"model: weight format '{weight_format}' of {recid} cannot run: {task} models run "
             f"from {' or '.join(FORMATS_OF_TASK[task])} weights here"
+        )
+    layout = (custom.get("ml:input") or {}).get("output")
+    if task in EXTRA_CHANNELS and layout != "centre-maps":
+        raise InferenceError(
+            f"model: {task} runs models whose ml:input.output is 'centre-maps' (see "
+            f"docs/ml-models.md); {recid} declares {layout!r}"
         )
     architecture = custom.get("ml:architecture")
     if weight_format == "state-dict" and task_of(architecture) != task:
@@ -234,6 +246,20 @@ def _file_checksums(record) -> dict[str, str]:
     return dict(rows.all())
 
 
+def _prefetch_file_rows(record) -> list[ObjectVersion]:
+    """The record's head object versions with their file instances, in one query.
+
+    Reading N images otherwise costs 2N lazy loads (file record → object version → file
+    instance); with these rows in the session those are answered from its identity map. The
+    identity map holds rows weakly: the caller keeps the list while it reads the files.
+    """
+    return (
+        ObjectVersion.query.options(joinedload(ObjectVersion.file))
+        .filter(ObjectVersion.bucket_id == record.bucket_id, ObjectVersion.is_head.is_(True))
+        .all()
+    )
+
+
 def _category(labels: list[dict], index: int) -> str:
     for label in labels:
         if label.get("index") == index:
@@ -267,6 +293,7 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
     todo, arrays = [], []
     max_pixels = current_app.config["MLMODELS_MAX_IMAGE_PIXELS"]
     checksums = _file_checksums(record)
+    file_rows = _prefetch_file_rows(record)  # held until the images are read
     for key, target in image_files(record).items():
         counts["images"] += 1
         checksum = checksums[key]
@@ -279,6 +306,7 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
             counts["errors"].append({"file": key, "reason": str(error)})
             continue
         todo.append((target, checksum))
+    del file_rows
     if not todo:
         db.session.commit()
         return counts
@@ -299,10 +327,30 @@ def _machine_annotation(data: dict, model: LoadedModel, job_id: str, score: floa
     return data
 
 
+def _place(data: dict, categories, pipeline, recid: str, key: str, checksum: str) -> None:
+    """Put a machine annotation in the pipeline's category set, on the record's file (with the
+    file's checksum); InferenceError when its category is not in that set."""
+    if data["body"]["category"] not in categories:
+        raise InferenceError(
+            f"model: label category '{data['body']['category']}' is not in category set "
+            f"'{pipeline.category_set}'"
+        )
+    data["body"]["category_set"] = pipeline.category_set
+    data["target"].update({"record": recid, "file": key})
+    data["attributes"] = {"file_checksum": checksum}
+
+
+def refresh_annotations() -> None:
+    """Make every indexed annotation searchable now (one refresh at the end of a job)."""
+    current_search_client.indices.refresh(index=build_alias_name(Annotation.index.search_alias))
+
+
 def _store_annotations(record, annotations: list[dict]) -> int:
     created = create_annotations(annotations)
     db.session.commit()
-    index_annotations(created)
+    # No forced refresh: the index's own refresh (1 s) makes them searchable; forcing one per
+    # record made OpenSearch rewrite its segments once per record of a pipeline job.
+    index_annotations(created, refresh=False)
     current_rdm_records_service.indexer.index(record)
     return len(created)
 
@@ -366,14 +414,7 @@ def _write_objects(record, recid, todo, arrays, model: LoadedModel, pipeline, jo
             if detection.mask is not None and int(detection.mask.sum()) < pipeline.min_area:
                 continue
             data = object_annotation(model.labels, detection, target.width, target.height)
-            if data["body"]["category"] not in categories:
-                raise InferenceError(
-                    f"model: label category '{data['body']['category']}' is not in category "
-                    f"set '{pipeline.category_set}'"
-                )
-            data["body"]["category_set"] = pipeline.category_set
-            data["target"].update({"record": recid, "file": target.key})
-            data["attributes"] = {"file_checksum": checksum}
+            _place(data, categories, pipeline, recid, target.key, checksum)
             annotations.append(_machine_annotation(data, model, job_id, detection.score))
     return _store_annotations(record, annotations)
 
@@ -410,14 +451,7 @@ def _write_labels(record, recid, todo, arrays, model: LoadedModel, pipeline, job
         if label.score < pipeline.threshold:
             continue
         data = label_annotation(model.labels, label, target.width, target.height)
-        if data["body"]["category"] not in categories:
-            raise InferenceError(
-                f"model: label category '{data['body']['category']}' is not in category set "
-                f"'{pipeline.category_set}'"
-            )
-        data["body"]["category_set"] = pipeline.category_set
-        data["target"].update({"record": recid, "file": target.key})
-        data["attributes"] = {"file_checksum": checksum}
+        _place(data, categories, pipeline, recid, target.key, checksum)
         annotations.append(_machine_annotation(data, model, job_id, label.score))
     return _store_annotations(record, annotations)
 

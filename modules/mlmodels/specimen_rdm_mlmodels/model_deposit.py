@@ -14,9 +14,11 @@ from flask import current_app
 from invenio_rdm_records.proxies import current_rdm_records_service
 
 from .detection_metrics import PROTOCOL as DETECTION_PROTOCOLS
+from .onnx_export import onnx_copy
 from .segmentation_training import TrainingResult
 
 WEIGHTS_FILE = "model.pt"
+ONNX_FILE = "model.onnx"
 CARD_FILE = "MODEL_CARD.md"
 TRAINING_FILE = "training.json"
 IOU_PROTOCOL = (
@@ -116,12 +118,19 @@ def model_card(title: str, request: dict, result: TrainingResult, dataset: dict 
         "## Training",
         f"{len(result.history)} epochs on {result.device} in {result.seconds:.1f} s "
         f"({result.images_per_second:.1f} images/s); configuration in training.json.",
+        "",
+        "## Files",
+        f"`{WEIGHTS_FILE}` (TorchScript, the weights this record runs) and, when the export "
+        f"succeeded, `{ONNX_FILE}` (the same network in ONNX, checked against the TorchScript "
+        "with onnxruntime; `training.json` says whether it was made).",
     ]
     return "\n".join(lines) + "\n"
 
 
 def _files(title: str, request: dict, result: TrainingResult, dataset, job_id) -> dict:
+    onnx, onnx_status = onnx_copy(result.torchscript, result.input_spec)
     training = {
+        "onnx": onnx_status,
         "job": job_id,
         "code_version": code_version(),
         "config": result.config,
@@ -132,6 +141,7 @@ def _files(title: str, request: dict, result: TrainingResult, dataset, job_id) -
     }
     return {
         WEIGHTS_FILE: result.torchscript,
+        **({ONNX_FILE: onnx} if onnx is not None else {}),
         CARD_FILE: model_card(title, request, result, dataset).encode(),
         TRAINING_FILE: json.dumps(training, indent=2).encode(),
         **result.plots,

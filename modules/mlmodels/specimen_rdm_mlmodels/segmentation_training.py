@@ -64,6 +64,17 @@ class CommonTrainingConfig:
         if self.device not in DEVICE_PREFERENCES:
             raise ValueError(f"device must be one of {', '.join(DEVICE_PREFERENCES)}")
 
+    def input_spec(self) -> dict:
+        """Input spec of a network trained from scratch: `image_size` squared, stretched,
+        ImageNet normalisation."""
+        return {
+            "size": [self.image_size, self.image_size],
+            "channels": 3,
+            "mean": IMAGENET_MEAN,
+            "std": IMAGENET_STD,
+            "resize": "stretch",
+        }
+
     def to_dict(self) -> dict:
         """JSON-ready configuration."""
         data = asdict(self)
@@ -214,13 +225,7 @@ def train_segmentation(
     split = split_keys(list(by_key), config.fractions, config.seed)
     device = select_device(config.device)
     seed_everything(config.seed)
-    spec = {
-        "size": [config.image_size, config.image_size],
-        "channels": 3,
-        "mean": IMAGENET_MEAN,
-        "std": IMAGENET_STD,
-        "resize": "stretch",
-    }
+    spec = config.input_spec()
     if base is not None:
         if base.task != "semantic-segmentation":
             raise ValueError(

@@ -26,7 +26,14 @@ from specimen_rdm_annotations.target_access import resolve_target
 from specimen_rdm_specimens.archive_import import depositor_identity
 
 from . import ml_jobs
-from .inference import InferenceError, annotate_record, check_writes, load_model, model_record
+from .inference import (
+    InferenceError,
+    annotate_record,
+    check_writes,
+    load_model,
+    model_record,
+    refresh_annotations,
+)
 from .model_deposit import deposit_model
 from .pipeline_registry import Pipeline, PipelineRegistryError
 from .proxies import current_mlmodels
@@ -230,6 +237,8 @@ def run_pipeline_job(self, run_id: str) -> None:
                     run.updated_entries += 1
             ml_jobs.update_args(run, progress={"records": position + 1, "of": len(recids)})
             db.session.commit()
+        if run.inserted_entries:
+            refresh_annotations()  # a COMPLETED job's annotations are searchable
         status = RunStatusEnum.PARTIAL_SUCCESS if run.errored_entries else RunStatusEnum.SUCCESS
         ml_jobs.finish(run, status)
         db.session.commit()

@@ -1,0 +1,70 @@
+"""ONNX copies of trained networks: every kind trained here exports and answers as its
+TorchScript does on the real sheets; an export that answers differently is not kept."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from sheet_samples import sheet_samples
+
+from specimen_rdm_mlmodels.builtin_models import FEATURE_INPUT, efficientnet_lite0_torchscript
+from specimen_rdm_mlmodels.classification_net import FeatureClassifier, TinyCNN
+from specimen_rdm_mlmodels.model_runtime import load_weights, preprocess
+from specimen_rdm_mlmodels.onnx_export import OnnxExportError, export_onnx, onnx_copy
+from specimen_rdm_mlmodels.segmentation_net import TinyUNet
+
+CPU = torch.device("cpu")
+SPEC = {"size": [64, 64], "mean": [0.5] * 3, "std": [0.25] * 3}
+
+
+def _script(module: torch.nn.Module) -> bytes:
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(module.eval()), buffer)
+    return buffer.getvalue()
+
+
+def _answers(weights: bytes, weight_format: str, spec: dict) -> np.ndarray:
+    module = load_weights(weights, weight_format, CPU)
+    images = [sample.image for sample in sheet_samples()[:3]]
+    with torch.inference_mode():
+        return module(preprocess(images, spec)).float().numpy()
+
+
+def _features_classifier() -> torch.nn.Module:
+    base = load_weights(efficientnet_lite0_torchscript(), "torchscript", CPU)
+    torch.manual_seed(3)
+    return FeatureClassifier(base, 1280, 2)
+
+
+@pytest.mark.parametrize(
+    "network, spec",
+    [
+        (lambda: TinyUNet(width=4), SPEC),
+        (lambda: TinyUNet(classes=4, width=4), SPEC),  # a centre-map detector's shape
+        (lambda: TinyCNN(classes=3, width=4), SPEC),
+        (_features_classifier, FEATURE_INPUT),
+    ],
+    ids=["segmenter", "detector", "tiny-cnn", "head-on-efficientnet"],
+)
+def test_exports_answer_as_the_torchscript_does(network, spec):
+    torch.manual_seed(1)
+    scripted = _script(network())
+    onnx = export_onnx(scripted, spec)
+    expected = _answers(scripted, "torchscript", spec)
+    assert _answers(onnx, "onnx", spec) == pytest.approx(expected, abs=1e-3)
+
+
+class Noisy(torch.nn.Module):
+    """A network whose answer is random: its export cannot match its TorchScript."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3)) + torch.rand_like(x.mean(dim=(2, 3)))
+
+
+def test_an_export_that_answers_differently_is_not_kept():
+    scripted = _script(Noisy())
+    with pytest.raises(OnnxExportError, match="differs from TorchScript"):
+        export_onnx(scripted, SPEC)
+    data, reason = onnx_copy(scripted, SPEC)
+    assert data is None and "differs from TorchScript" in reason
