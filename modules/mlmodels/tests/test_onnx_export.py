@@ -6,10 +6,15 @@ import io
 import numpy as np
 import pytest
 import torch
-from sheet_samples import sheet_samples
+from sheet_samples import sheet_samples, tile_samples
 
+from specimen_rdm_mlmodels.base_model import BaseModel
 from specimen_rdm_mlmodels.builtin_models import FEATURE_INPUT, efficientnet_lite0_torchscript
-from specimen_rdm_mlmodels.classification_net import FeatureClassifier, TinyCNN
+from specimen_rdm_mlmodels.classification_net import TinyCNN
+from specimen_rdm_mlmodels.classification_training import (
+    ClassificationConfig,
+    train_classification,
+)
 from specimen_rdm_mlmodels.model_runtime import load_weights, preprocess
 from specimen_rdm_mlmodels.onnx_export import OnnxExportError, export_onnx, onnx_copy
 from specimen_rdm_mlmodels.segmentation_net import TinyUNet
@@ -31,25 +36,27 @@ def _answers(weights: bytes, weight_format: str, spec: dict) -> np.ndarray:
         return module(preprocess(images, spec)).float().numpy()
 
 
-def _features_classifier() -> torch.nn.Module:
-    base = load_weights(efficientnet_lite0_torchscript(), "torchscript", CPU)
-    torch.manual_seed(3)
-    return FeatureClassifier(base, 1280, 2)
+def _head_on_efficientnet() -> bytes:
+    """A head trained (one epoch) on the frozen built-in features, as a training job makes it."""
+    module = load_weights(efficientnet_lite0_torchscript(), "torchscript", CPU)
+    base = BaseModel("builtin", "feature-extraction", module, FEATURE_INPUT, "efficientnet-lite0")
+    config = ClassificationConfig(epochs=1)
+    return train_classification(tile_samples()[::4], config, base=base).torchscript
 
 
 @pytest.mark.parametrize(
-    "network, spec",
+    "scripted, spec",
     [
-        (lambda: TinyUNet(width=4), SPEC),
-        (lambda: TinyUNet(classes=4, width=4), SPEC),  # a centre-map detector's shape
-        (lambda: TinyCNN(classes=3, width=4), SPEC),
-        (_features_classifier, FEATURE_INPUT),
+        (lambda: _script(TinyUNet(width=4)), SPEC),
+        (lambda: _script(TinyUNet(classes=4, width=4)), SPEC),  # a centre-map detector's shape
+        (lambda: _script(TinyCNN(classes=3, width=4)), SPEC),
+        (_head_on_efficientnet, FEATURE_INPUT),
     ],
     ids=["segmenter", "detector", "tiny-cnn", "head-on-efficientnet"],
 )
-def test_exports_answer_as_the_torchscript_does(network, spec):
+def test_exports_answer_as_the_torchscript_does(scripted, spec):
     torch.manual_seed(1)
-    scripted = _script(network())
+    scripted = scripted()
     onnx = export_onnx(scripted, spec)
     expected = _answers(scripted, "torchscript", spec)
     assert _answers(onnx, "onnx", spec) == pytest.approx(expected, abs=1e-3)
