@@ -432,7 +432,7 @@ def test_a_training_job_cancelled_between_epochs_deposits_nothing(owner, dataset
 
 def test_training_requests_are_checked(owner, dataset):
     cases = [
-        ({"task": "object-detection"}, "task"),
+        ({"task": "text-recognition"}, "task"),
         ({"category": ""}, "category"),
         ({"dataset": None}, "dataset"),
         ({"hyperparameters": {"epochs": 0}}, "hyperparameters"),
