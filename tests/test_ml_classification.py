@@ -21,6 +21,7 @@ from test_mlmodels import (
     _model_body,
     _register,
     annotated_dataset,
+    finished_training,
 )
 
 from deposit import Api, publish, publish_sheet, upload, wait_for
@@ -110,10 +111,9 @@ def dataset(owner) -> dict:
 
 @pytest.fixture(scope="module")
 def training(owner, dataset, features) -> dict:
-    response = owner.post(
-        "/api/ml/jobs",
-        json={
-            "type": "training",
+    return finished_training(
+        owner,
+        {
             "task": "image-classification",
             "categories": ["plant", "other"],
             "dataset": dataset["id"],
@@ -123,11 +123,8 @@ def training(owner, dataset, features) -> dict:
             "license": "cc-by-4.0",
             "creators": CREATORS,
         },
+        timeout=600,
     )
-    assert response.status_code == 202, response.text
-    job = _job(owner, response.json()["id"], timeout=600)
-    assert job["state"] == "COMPLETED", job
-    return job
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,14 @@ import pytest
 import torch
 from PIL import Image
 from pycocotools import mask as mask_utils
-from test_mlmodels import CREATORS, _job, _model_body, _register, annotated_dataset
+from test_mlmodels import (
+    CREATORS,
+    _job,
+    _model_body,
+    _register,
+    annotated_dataset,
+    finished_training,
+)
 
 from deposit import Api, publish, publish_sheet, upload, wait_for
 from live_instance import SHARED_DATA
@@ -87,10 +94,9 @@ def dataset(owner) -> dict:
 
 @pytest.fixture(scope="module")
 def training(owner, dataset) -> dict:
-    response = owner.post(
-        "/api/ml/jobs",
-        json={
-            "type": "training",
+    return finished_training(
+        owner,
+        {
             "task": "instance-segmentation",
             "categories": ["plant"],
             "dataset": dataset["id"],
@@ -99,11 +105,8 @@ def training(owner, dataset) -> dict:
             "license": "cc-by-4.0",
             "creators": CREATORS,
         },
+        timeout=600,
     )
-    assert response.status_code == 202, response.text
-    job = _job(owner, response.json()["id"], timeout=600)
-    assert job["state"] == "COMPLETED", job
-    return job
 
 
 @pytest.fixture(scope="module")

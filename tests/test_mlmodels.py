@@ -110,6 +110,16 @@ def dataset(owner) -> dict:
     return publish_dataset(owner, query, f"Plant masks {tag}")
 
 
+def finished_training(owner: Api, body: dict, timeout: float = 300) -> dict:
+    """Start a training job (`body` without its type) and return it once it is COMPLETED."""
+    response = owner.post("/api/ml/jobs", json={"type": "training", **body})
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] in ("QUEUED", "RUNNING", "COMPLETED")
+    job = _job(owner, response.json()["id"], timeout=timeout)
+    assert job["state"] == "COMPLETED", job
+    return job
+
+
 def annotated_dataset(owner: Api, what: str, names, sheet, coco) -> dict:
     """Publish one sheet record per name (`sheet(name)` its JPEG bytes), import `coco(name)`
     into it, and publish their annotations as a dataset record titled `what`."""
@@ -153,10 +163,9 @@ def publish_dataset(owner: Api, records_q: str, title: str) -> dict:
 @pytest.fixture(scope="module")
 def training(owner, dataset) -> dict:
     """A finished training job on the dataset record."""
-    response = owner.post(
-        "/api/ml/jobs",
-        json={
-            "type": "training",
+    return finished_training(
+        owner,
+        {
             "task": "semantic-segmentation",
             "category": "plant",
             "dataset": dataset["id"],
@@ -166,11 +175,6 @@ def training(owner, dataset) -> dict:
             "creators": CREATORS,
         },
     )
-    assert response.status_code == 202, response.text
-    assert response.json()["state"] in ("QUEUED", "RUNNING", "COMPLETED")
-    job = _job(owner, response.json()["id"])
-    assert job["state"] == "COMPLETED", job
-    return job
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ The weights of the epoch with the best validation macro-F1 are kept; every split
 (accuracy, macro-F1) and the test split's confusion matrix is plotted.
 """
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,16 +27,18 @@ from torch import nn
 
 from .classification_metrics import confusion, summarise
 from .classification_net import FeatureClassifier, TinyCNN
-from .evaluation_plots import confusion_png, loss_curve_png
+from .evaluation_plots import confusion_png
 from .model_runtime import (
     preprocess,
     select_device,
 )
 from .segmentation_training import (
+    BestEpoch,
     CommonTrainingConfig,
     TrainingResult,
     seed_everything,
     split_keys,
+    torchscript_bytes,
 )
 
 if TYPE_CHECKING:  # base_model reads records (Invenio); training itself needs none of it
@@ -169,7 +170,7 @@ def train_classification(
         [p for p in trained.parameters() if p.requires_grad], lr=config.learning_rate
     )
     generator = torch.Generator().manual_seed(config.seed)
-    best_f1, best_state, history, seen = -1.0, None, [], 0
+    epochs, seen = BestEpoch("validation_f1", config.epochs, progress), 0
     for epoch in range(1, config.epochs + 1):
         trained.train()
         order = torch.randperm(len(train_x), generator=generator)
@@ -193,14 +194,9 @@ def train_classification(
             seen += len(batch)
         predicted = _predict(trained, inputs["validation"], device)
         f1 = summarise(targets["validation"].tolist(), predicted, len(labels))["macro_f1"]
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "validation_f1": f1})
-        if f1 > best_f1:
-            best_f1 = f1
-            best_state = {k: v.detach().clone() for k, v in trained.state_dict().items()}
-        if progress:
-            progress(epoch, config.epochs, history[-1]["loss"], f1)
+        epochs.end(epoch, losses, f1, trained)
     seconds = time.perf_counter() - started
-    trained.load_state_dict(best_state)
+    epochs.restore(trained)
     metrics, matrix = {}, None
     for name in split:
         predicted = _predict(trained, inputs[name], device)
@@ -208,14 +204,12 @@ def train_classification(
         metrics[name] = summarise(truth, predicted, len(labels))
         if name == "test":
             matrix = confusion(truth, predicted, len(labels))
-    buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(network.cpu().eval()), buffer)
     return TrainingResult(
-        torchscript=buffer.getvalue(),
+        torchscript=torchscript_bytes(network),
         metrics=metrics,
         split={name: sorted(s.key for s in part) for name, part in parts.items()},
         config=config.to_dict(),
-        history=history,
+        history=epochs.history,
         input_spec=spec,
         labels=labels,
         seconds=seconds,
@@ -223,7 +217,7 @@ def train_classification(
         device=str(device),
         architecture=architecture,
         plots={
-            "loss_curve.png": loss_curve_png(history, "validation_f1", "validation macro-F1"),
+            "loss_curve.png": epochs.loss_curve("validation macro-F1"),
             "confusion_matrix.png": confusion_png(matrix, labels),
         },
     )

@@ -12,7 +12,6 @@ Reproducible like the other trainings: the split is a seeded shuffle of the imag
 torch, numpy and Python are seeded.
 """
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,14 +22,15 @@ import torch.nn.functional as F
 
 from .centre_maps import EXTRA_CHANNELS, PRIOR, Detection, decode, encode, focal_loss
 from .detection_metrics import Truth, coco_metrics
-from .evaluation_plots import loss_curve_png
 from .model_runtime import preprocess, select_device
 from .segmentation_net import TinyUNet
 from .segmentation_training import (
+    BestEpoch,
     CommonTrainingConfig,
     TrainingResult,
     seed_everything,
     split_keys,
+    torchscript_bytes,
 )
 
 ARCHITECTURE = "tiny-unet-centre-maps"
@@ -184,7 +184,7 @@ def train_detection(
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed)
     truths = {name: [s.truth(index) for s in part] for name, part in parts.items()}
-    best, best_state, history, seen = -1.0, None, [], 0
+    epochs, seen = BestEpoch("validation_map50", config.epochs, progress), 0
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         network.train()
@@ -211,31 +211,24 @@ def train_detection(
             seen += len(batch)
         found = detect(network, parts["validation"], spec, task, config, device)
         score = coco_metrics(truths["validation"], found, classes)["map_50"]
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "validation_map50": score})
-        if score > best:
-            best = score
-            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        if progress:
-            progress(epoch, config.epochs, history[-1]["loss"], score)
+        epochs.end(epoch, losses, score, network)
     seconds = time.perf_counter() - started
-    network.load_state_dict(best_state)
+    epochs.restore(network)
     metrics = {}
     for name, part in parts.items():
         found = detect(network, part, spec, task, config, device)
         metrics[name] = coco_metrics(truths[name], found, classes, masks=masks)
-    buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(network.cpu().eval()), buffer)
     return TrainingResult(
-        torchscript=buffer.getvalue(),
+        torchscript=torchscript_bytes(network),
         metrics=metrics,
         split=split,
         config=config.to_dict(),
-        history=history,
+        history=epochs.history,
         input_spec=spec,
         labels=labels,
         seconds=seconds,
         images_per_second=seen / seconds if seconds else 0.0,
         device=str(device),
         architecture=ARCHITECTURE,
-        plots={"loss_curve.png": loss_curve_png(history, "validation_map50", "validation mAP@.5")},
+        plots={"loss_curve.png": epochs.loss_curve("validation mAP@.5")},
     )

@@ -98,7 +98,6 @@ def predict(
         annotations = []
         for detection in detections:
             data = object_annotation(model.labels, detection, width, height)
-            category_set = data["body"]["category_set"]
             data["target"].update({"record": UPLOAD, "file": filename})
             data.update({"score": round(detection.score, 4), "creator": creator})
             annotations.append(data)

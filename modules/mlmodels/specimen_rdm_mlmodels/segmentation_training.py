@@ -161,6 +161,43 @@ def split_keys(keys: Sequence[str], fractions: Sequence[float], seed: int) -> di
     }
 
 
+class BestEpoch:
+    """The history of a training's epochs and the weights of its best one (by the validation
+    metric `metric`, first best kept); reports each epoch to `progress`."""
+
+    def __init__(self, metric: str, epochs: int, progress: Callable | None) -> None:
+        """An empty history for `epochs` epochs."""
+        self.metric, self.epochs, self.progress = metric, epochs, progress
+        self.history: list[dict] = []
+        self.best, self.state = -1.0, None
+
+    def end(self, epoch: int, losses: Sequence[float], score: float, module) -> None:
+        """Record an epoch's mean loss and validation score; keep `module`'s weights if best."""
+        self.history.append({"epoch": epoch, "loss": float(np.mean(losses)), self.metric: score})
+        if score > self.best:
+            self.best = score
+            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        if self.progress:
+            self.progress(epoch, self.epochs, self.history[-1]["loss"], score)
+
+    def restore(self, module) -> None:
+        """Put the best epoch's weights back into `module`."""
+        module.load_state_dict(self.state)
+
+    def loss_curve(self, name: str) -> bytes:
+        """PNG of the training loss and the validation metric (called `name`) per epoch."""
+        return loss_curve_png(self.history, self.metric, name)
+
+
+def torchscript_bytes(module: torch.nn.Module) -> bytes:
+    """`module` (on the CPU, eval mode) as a TorchScript archive; scripted unless it already is."""
+    module = module.cpu().eval()
+    scripted = module if isinstance(module, torch.jit.ScriptModule) else torch.jit.script(module)
+    buffer = io.BytesIO()
+    torch.jit.save(scripted, buffer)
+    return buffer.getvalue()
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch."""
     random.seed(seed)
@@ -239,7 +276,7 @@ def train_segmentation(
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(config.seed)
     truths = [s.mask for s in parts["validation"]]
-    best_iou, best_state, history = -1.0, None, []
+    epochs = BestEpoch("validation_iou", config.epochs, progress)
     seen, started = 0, time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -264,33 +301,21 @@ def train_segmentation(
             losses.append(loss.item())
             seen += len(batch)
         predicted = predict_masks(model, parts["validation"], spec, config.threshold, device)
-        validation_iou = summarise(predicted, truths)["iou"]
-        history.append(
-            {"epoch": epoch, "loss": float(np.mean(losses)), "validation_iou": validation_iou}
-        )
-        if validation_iou > best_iou:
-            best_iou = validation_iou
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if progress:
-            progress(epoch, config.epochs, history[-1]["loss"], validation_iou)
+        epochs.end(epoch, losses, summarise(predicted, truths)["iou"], model)
     seconds = time.perf_counter() - started
-    model.load_state_dict(best_state)
+    epochs.restore(model)
     metrics, per_image = {}, {}
     for name, part in parts.items():
         predicted = predict_masks(model, part, spec, config.threshold, device)
         metrics[name] = summarise(predicted, [s.mask for s in part])
         if name == "test":
             per_image = {s.key: iou(p, s.mask) for s, p in zip(part, predicted, strict=True)}
-    buffer = io.BytesIO()
-    model = model.cpu().eval()
-    scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.script(model)
-    torch.jit.save(scripted, buffer)
     return TrainingResult(
-        torchscript=buffer.getvalue(),
+        torchscript=torchscript_bytes(model),
         metrics=metrics,
         split=split,
         config=config.to_dict(),
-        history=history,
+        history=epochs.history,
         input_spec=spec,
         labels=[label],
         seconds=seconds,
@@ -299,7 +324,7 @@ def train_segmentation(
         per_image_iou=per_image,
         architecture=(base.architecture or "tiny-unet") if base is not None else "tiny-unet",
         plots={
-            "loss_curve.png": loss_curve_png(history, "validation_iou", "validation IoU"),
+            "loss_curve.png": epochs.loss_curve("validation IoU"),
             "test_iou.png": iou_bars_png(per_image),
         },
     )
