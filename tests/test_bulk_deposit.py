@@ -328,3 +328,61 @@ def test_a_small_file_goes_up_in_one_request(depositor, tag):
     assert declared.json()["parts_total"] > 1
     refused = depositor.put(f"/api/bulk/files/{sha256(big)}", data=big)
     assert refused.status_code == 409 and "send the parts" in refused.json()["message"]
+
+
+def tar_of(members: list[tuple[str, bytes]]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_several_small_files_go_up_in_one_request(depositor, tag):
+    first, second, bad = (tiny_jpeg(len(tag) * 13 + n) + f"{tag} {n}".encode() for n in range(3))
+    body = tar_of(
+        [
+            (sha256(first), first),
+            (sha256(bad), bad + b"!"),  # its bytes do not have the SHA-256 of its name
+            ("not-a-digest", second),
+            (sha256(second), second),
+        ]
+    )
+    response = depositor.post(
+        "/api/bulk/files", data=body, headers={"Content-Type": "application/x-tar"}
+    )
+    assert response.status_code == 200, response.text
+    files = response.json()["files"]
+    assert [f["complete"] for f in files] == [True, False, False, True]
+    assert files[0] == {"sha256": sha256(first), "size": len(first), "complete": True}
+    assert files[1]["status"] == 422 and "send the file again" in files[1]["message"]
+    assert files[2]["status"] == 400 and files[2]["sha256"] == "not-a-digest"
+    for data, complete in ((first, True), (second, True), (bad, False)):
+        state = depositor.get(f"/api/bulk/files/{sha256(data)}")
+        if complete:
+            assert state.json()["complete"] is True, state.text
+        else:  # declared by the refused member, never completed
+            assert state.status_code == 404 or state.json()["complete"] is False, state.text
+    again = depositor.post(
+        "/api/bulk/files",
+        data=tar_of([(sha256(first), first)]),
+        headers={"Content-Type": "application/x-tar"},
+    )
+    assert again.json()["files"][0]["complete"] is True  # idempotent
+    broken = depositor.post(
+        "/api/bulk/files",
+        data=tar_of([(sha256(bad), bad)])[:700],
+        headers={"Content-Type": "application/x-tar"},
+    )
+    assert broken.status_code == 400, broken.text
+    assert "tar stream" in broken.json()["message"]
+    assert depositor.get(f"/api/bulk/files/{sha256(bad)}").json().get("complete") is not True
+    empty = depositor.post(
+        "/api/bulk/files", data=b"", headers={"Content-Type": "application/x-tar"}
+    )
+    assert empty.status_code == 400, empty.text

@@ -1,11 +1,11 @@
 """Flask extension of the instance: IIIF request hooks, badge text layout, OAI-PMH last-page
-fix, DataCite and bulk deposit settings."""
+fix, memoised dump-hook signatures, DataCite and bulk deposit settings."""
 
 import os
 
 from flask import Flask
 
-from . import iiif_accept, iiif_errors, oai_pagination, pillow_fonts
+from . import dump_signatures, iiif_accept, iiif_errors, oai_pagination, pillow_fonts
 from .bulk import config as bulk_config
 
 RAW_STRING_SETTINGS = (
@@ -33,6 +33,7 @@ class SpecimenRDM:
         iiif_accept.register(app)
         pillow_fonts.use_basic_layout()
         oai_pagination.install()
+        dump_signatures.install()
         config = app.config
         for key in dir(bulk_config):
             if key.startswith("SPECIMEN_BULK_"):

@@ -167,6 +167,16 @@ class BulkApi:
             headers={"Content-Type": "application/octet-stream"},
         )
 
+    def put_files(self, files: list[tuple[str, bytes]]) -> requests.Response:
+        """Send several small files `(sha256, bytes)` in one request, as a tar stream whose
+        members are named by their SHA-256 (the caller reads each file's outcome)."""
+        return self.request(
+            "POST",
+            "/files",
+            data=_tar(files),
+            headers={"Content-Type": "application/x-tar"},
+        )
+
     def put_part(self, sha256: str, number: int, data: bytes, part_sha256: str) -> dict:
         """Send one part."""
         return self.json(
@@ -193,6 +203,20 @@ def _retry_after(response: requests.Response, default: float) -> float:
         return max(0.0, float(response.headers.get("Retry-After", default)))
     except ValueError:
         return default
+
+
+def _tar(files: list[tuple[str, bytes]]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def _json_lines(lines: list[dict]) -> bytes:

@@ -34,6 +34,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=10_000, help="records per job (≤ 10,000)")
     p.add_argument("--concurrency", type=int, default=4, help="files uploaded in parallel")
     p.add_argument("--part-size", type=int, default=8, help="upload part size in MiB")
+    p.add_argument(
+        "--files-per-request",
+        type=int,
+        default=8,
+        help="small files sent together in one request (1: one file per request)",
+    )
     p.add_argument("--max-retries", type=int, default=12, help="retries of one request")
     p.add_argument("--journal", type=Path, help="journal file (default: beside PATH)")
     p.add_argument("--report", type=Path, help="CSV report (default: beside the journal)")
@@ -84,6 +90,7 @@ def main(argv=None) -> int:
         batch_size=args.batch_size,
         concurrency=max(1, args.concurrency),
         part_size=args.part_size * 1024 * 1024,
+        files_per_request=max(1, args.files_per_request),
         community=args.community,
     )
     try:

@@ -34,6 +34,8 @@ class Settings:
     batch_size: int = 10_000
     concurrency: int = 4
     part_size: int = 8 * 1024 * 1024
+    files_per_request: int = 8
+    """Small files (up to the part size) sent together in one request; 1: one per request."""
     community: str | None = None
     poll_interval: float = 2.0
 
@@ -168,9 +170,50 @@ class Uploader:
     def _upload_files(self, batch: int, progress: Progress) -> None:
         pending = [f for f in self.journal.batch_files(batch) if not f[3]]
         with ThreadPoolExecutor(self.settings.concurrency) as pool:
-            for future in [pool.submit(self._upload_one, f, progress) for f in pending]:
+            futures = [pool.submit(self._upload_group, g, progress) for g in self._groups(pending)]
+            for future in futures:
                 future.result()
                 self._poll_records(progress)
+
+    def _groups(self, files: list) -> list[list]:
+        """The files in upload requests: small ones together (up to `files_per_request` and
+        the part size in bytes per request), each larger one alone."""
+        groups, group, group_bytes = [], [], 0
+        limit = self.settings.files_per_request
+        for file_row in files:
+            size = file_row[1]
+            if limit <= 1 or size > self.settings.part_size:
+                groups.append([file_row])
+                continue
+            if group and (len(group) == limit or group_bytes + size > self.settings.part_size):
+                groups.append(group)
+                group, group_bytes = [], 0
+            group.append(file_row)
+            group_bytes += size
+        if group:
+            groups.append(group)
+        return groups
+
+    def _upload_group(self, group: list, progress: Progress) -> None:
+        if len(group) == 1:
+            self._upload_one(group[0], progress)
+            return
+        locals_ = {sha256: self._local(sha256, size, source) for sha256, size, source, _ in group}
+        response = self.api.put_files(
+            [(sha256, locals_[sha256].read(0, size)) for sha256, size, _, _ in group]
+        )
+        if response.status_code in (401, 403):
+            raise ApiError(f"{len(group)} files: {describe(response)}", response.status_code)
+        outcomes = {}
+        if response.status_code == 200:
+            outcomes = {f["sha256"]: f for f in (response.json() or {}).get("files", [])}
+        for file_row in group:
+            sha256, size = file_row[0], file_row[1]
+            if outcomes.get(sha256, {}).get("complete"):
+                progress.add_bytes(size)
+                self.journal.file_uploaded(sha256)
+            else:  # refused in the group (or a server without group uploads): on its own
+                self._upload_one(file_row, progress)
 
     def _poll_records(self, progress: Progress) -> None:
         """While files go up, ask the jobs now and then how many records are done."""

@@ -4,7 +4,10 @@ SPECIMEN_BULK_MAX_RECORDS = 10_000
 """Records per submitted batch."""
 
 SPECIMEN_BULK_MAX_BATCH_BYTES = 200 * 1024 * 1024
-"""Size of one submitted JSON-lines batch."""
+"""Size of one submitted JSON-lines batch, and of one request of several files (a tar)."""
+
+SPECIMEN_BULK_MAX_FILES_PER_REQUEST = 100
+"""Files one request of several files (`POST /bulk/files`, a tar stream) may carry."""
 
 SPECIMEN_BULK_MAX_FILE_BYTES = 2 * 1024**3
 """Size of one uploaded file."""

@@ -13,7 +13,6 @@ unexpected error is retried with backoff, up to `MAX_ATTEMPTS`, then reported wi
 """
 
 import contextlib
-import copy
 import logging
 import os
 import shutil
@@ -26,18 +25,12 @@ from invenio_db import db
 from invenio_db.uow import UnitOfWork
 from invenio_drafts_resources.services.records.uow import ParentRecordCommitOp
 from invenio_files_rest.models import FileInstance, Location, ObjectVersion
-from invenio_pidstore.models import PersistentIdentifier
 from invenio_rdm_records.proxies import current_rdm_records_service
 from invenio_rdm_records.records.api import RDMRecord
-from invenio_rdm_records.records.dumpers.statistics import StatisticsDumperExt
-from invenio_rdm_records.records.stats import Statistics
-from invenio_records.dictutils import dict_lookup
 from invenio_records_resources.services.errors import PermissionDeniedError
 from invenio_records_resources.services.uow import RecordCommitOp, RecordDeleteOp
-from invenio_search import current_search_client
 from marshmallow import ValidationError
-from opensearchpy import helpers as bulk_helpers
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from specimen_rdm_specimens.archive_import import (
     depositor_identity,
@@ -279,6 +272,7 @@ class JobProcessor:
             return []
         prepared, fallback = [], []
         every_id = [item_id for item_id, *_ in items]
+        writer.load_uploads(entry["sha256"] for _, _, files, _ in items for entry in files)
         for checked, (item_id, data, files, ignored) in enumerate(items):
             if checked and checked % RENEW_EVERY == 0:
                 self.renew_claims(every_id)  # a heartbeat, as on the service path
@@ -406,113 +400,6 @@ class JobProcessor:
             return
         delay = RETRY_BACKOFF[min(item.attempts, len(RETRY_BACKOFF)) - 1]
         self._finish(item_id, ItemState.PENDING, retry_at=_now() + timedelta(seconds=delay))
-
-
-class NewRecordStatistics(StatisticsDumperExt):
-    """The view and download statistics of records this job just created: none yet. Fetched
-    once per chunk (zero values, in the shape invenio-stats answers) instead of with two search
-    queries per record."""
-
-    def __init__(self, original: StatisticsDumperExt):
-        """Dump where the original extension dumps."""
-        super().__init__(".".join(original.keys))
-        self.zero = None
-
-    def dump(self, record, data):
-        """Zero statistics."""
-        if self.zero is None:
-            self.zero = Statistics.get_record_stats(recid="", parent_recid="")
-        dict_lookup(data, self.keys, parent=True)[self.key] = copy.deepcopy(self.zero)
-
-
-def new_record_dumper(dumper):
-    """A copy of a record class's search dumper with `NewRecordStatistics`."""
-    fast = copy.copy(dumper)
-    fast._extensions = [
-        NewRecordStatistics(e) if isinstance(e, StatisticsDumperExt) else e
-        for e in dumper._extensions
-    ]
-    return fast
-
-
-def index_published(records: list[RDMRecord], new: bool = False) -> int:
-    """Index published records with one bulk request; how many were indexed. `new`: records
-    created by the job (nobody has viewed or downloaded them yet)."""
-    indexer = current_rdm_records_service.indexer
-    actions = []
-    dumper = new_record_dumper(RDMRecord.dumper) if new else None
-    for record in records:
-        if dumper is not None:
-            record.dumper = dumper
-        index = indexer.record_to_index(record)
-        actions.append(
-            {
-                "_op_type": "index",
-                "_index": indexer._prepare_index(index),
-                "_id": str(record.id),
-                "version": record.revision_id,
-                "version_type": "external_gte",
-                "_source": indexer._prepare_record(record, index),
-            }
-        )
-    if not actions:
-        return 0
-    count, _ = bulk_helpers.bulk(current_search_client, actions, refresh=False)
-    return count
-
-
-def index_unindexed(job_id, limit: int = 500) -> int:
-    """Index the job's published records that are not indexed yet, in one bulk request."""
-    items = (
-        BulkItem.query.filter_by(job_id=job_id, state=ItemState.PUBLISHED.value, indexed=False)
-        .filter(BulkItem.original_id.is_(None))
-        .limit(limit)
-        .all()
-    )
-    if not items:
-        return 0
-    uuids = db.session.scalars(
-        select(PersistentIdentifier.object_uuid).where(
-            PersistentIdentifier.pid_type == "recid",
-            PersistentIdentifier.pid_value.in_([item.record_id for item in items]),
-        )
-    ).all()
-    records = RDMRecord.get_records(uuids)
-    prefetch_parents(records)
-    count = index_published(records, new=True)
-    mark_indexed([item.id for item in items])
-    return count
-
-
-def prefetch_parents(records: list[RDMRecord]) -> None:
-    """Load the parents and versions states of these records with two queries, instead of the
-    two the search dump would make per record (`parent` and `versions` system fields)."""
-    parent_ids = {record.model.parent_id for record in records if record.model.parent_id}
-    if not parent_ids:
-        return
-    parents = {parent.id: parent for parent in RDMRecord.parent_record_cls.get_records(parent_ids)}
-    states = {
-        state.parent_id: state
-        for state in RDMRecord.versions_model_cls.query.filter(
-            RDMRecord.versions_model_cls.parent_id.in_(parent_ids)
-        )
-    }
-    parent_field = RDMRecord.parent.field
-    for record in records:
-        parent_id = record.model.parent_id
-        if parent_id in parents:
-            # Into the field's cache: assigning `record.parent` would set the model's parent_id
-            # again, and SQLAlchemy would write the record row (a new revision) on commit.
-            parent_field._set_cache(record, parents[parent_id])
-        if parent_id in states:
-            record.versions._state = states[parent_id]
-
-
-def mark_indexed(item_ids: list[int]) -> None:
-    """Remember that these items' records are in the search index."""
-    if item_ids:
-        db.session.execute(update(BulkItem).where(BulkItem.id.in_(item_ids)).values(indexed=True))
-    db.session.commit()
 
 
 def reclaim_stale(job_id) -> int:

@@ -17,12 +17,12 @@ from flask import current_app
 from invenio_db import db
 from invenio_jobs.jobs import JobType
 
+from .indexing import index_unindexed
 from .job_runs import JOB_TYPE_ID
 from .models import BulkJob, JobState
 from .processing import (
     JobProcessor,
     finish_if_done,
-    index_unindexed,
     reclaim_stale,
     reject_missing_files,
 )

@@ -11,7 +11,8 @@
 - `POST /bulk/files` `{sha256, size, part_size?}` declares an upload (idempotent);
   `GET /bulk/files/<sha256>` says which parts arrived; `PUT /bulk/files/<sha256>/parts/<n>`
   (header `X-Part-SHA256`) stores a part; `POST /bulk/files/<sha256>/complete` verifies and
-  joins them.
+  joins them; `POST /bulk/files` with a tar body (`Content-Type: application/x-tar`, members
+  named by their SHA-256) sends several small files in one request, with one outcome each.
 
 Every endpoint counts against the caller's rate limit (429 with `Retry-After`).
 """
@@ -23,7 +24,7 @@ import uuid
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from invenio_db import db
 
-from . import reconciliation, uploads
+from . import batch_uploads, reconciliation, uploads
 from .dry_run import dry_run
 from .errors import BulkError, NotFound
 from .job_runs import update_run
@@ -222,8 +223,12 @@ def job_records(job_id):
 
 @blueprint.route("/files", methods=["POST"])
 def declare_file():
-    """Declare an upload by SHA-256 and size; its status (which parts arrived)."""
+    """Declare an upload by SHA-256 and size; its status (which parts arrived). With a tar
+    body: store several whole files, each named by its SHA-256; the outcome of each."""
     owner_id = _user_id()
+    if request.mimetype in batch_uploads.TAR_TYPES:
+        results = batch_uploads.receive_tar(owner_id, request.stream, request.content_length)
+        return jsonify({"files": results}), 200
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BulkError("Send a JSON object {sha256, size, part_size?}.")

@@ -60,6 +60,8 @@ from specimen_rdm_specimens.duplicates import DuplicateSpecimenError, find_by_im
 from specimen_rdm_specimens.service_components import quality_of, specimen_values
 
 from . import uploads
+from .indexing import SharedRelationCache
+from .schema_validation import RecordSchemaValidator
 
 CONTINUUM_INSERT = 0
 """`operation_type` of a version row that records an INSERT."""
@@ -119,10 +121,13 @@ def file_metadata(key: str, path) -> dict | None:
     return uploaded.metadata
 
 
-def uploaded_file(owner_id: int, entry: dict) -> uploads.BulkFile:
-    """The complete upload of a declared file `{key, size, sha256}`; a ValidationError naming
-    the file if it is missing or of another size."""
-    upload = db.session.get(uploads.BulkFile, (owner_id, entry["sha256"]))
+def uploaded_file(owner_id: int, entry: dict, loaded: dict | None = None) -> uploads.BulkFile:
+    """The complete upload of a declared file `{key, size, sha256}` (from `loaded`, uploads by
+    SHA-256, if there); a ValidationError naming the file if it is missing or of another
+    size."""
+    upload = (loaded or {}).get(entry["sha256"]) or db.session.get(
+        uploads.BulkFile, (owner_id, entry["sha256"])
+    )
     if upload is None or not upload.complete:
         raise ValidationError({"files": {entry["key"]: ["the file has not been uploaded"]}})
     if upload.size != entry["size"]:
@@ -212,6 +217,9 @@ class BulkRecordWriter:
         self.bucket_args = self._files_quota(), get_media_files_quota()
         self.linked: list[str] = []
         """Storage paths created by `write`; removed again if the transaction rolls back."""
+        self.uploads: dict[str, uploads.BulkFile] = {}
+        self.relations = SharedRelationCache(RDMRecord)
+        self.schema = RecordSchemaValidator(RDMRecord, RDMRecord.schema.value)
 
     def _files_quota(self) -> dict:
         """The owner's quota, else the defaults (as `get_files_quota` decides for a record of
@@ -243,6 +251,14 @@ class BulkRecordWriter:
         )
 
     # Checking ---------------------------------------------------------------------------
+
+    def load_uploads(self, sha256s) -> None:
+        """Load the owner's uploads of these files with one query (before `prepare`)."""
+        rows = uploads.BulkFile.query.filter(
+            uploads.BulkFile.owner_id == self.owner_id,
+            uploads.BulkFile.sha256.in_(set(sha256s)),
+        )
+        self.uploads.update((row.sha256, row) for row in rows)
 
     def check_permission(self) -> None:
         """The owner may create records (raises PermissionDeniedError)."""
@@ -279,13 +295,14 @@ class BulkRecordWriter:
             self.duplicates.check(custom_fields, digests)
             custom_fields[QUALITY_FIELD] = {**quality_of(custom_fields), "image_sha256": digests}
         api_record = RDMRecord(record)
+        self.relations.attach(api_record)
         try:
             api_record.relations.validate()
         except InvalidRelationValue as error:
             raise ValidationError({"metadata": [str(error)]}) from error
         api_record.relations.clean()
         try:
-            api_record.validate()
+            self.schema.validate(api_record)
         except SchemaError as error:
             path = ".".join(str(p) for p in error.absolute_path) or "record"
             raise ValidationError({path: [error.message]}) from error
@@ -294,7 +311,7 @@ class BulkRecordWriter:
         return Prepared(item_id, dict(api_record), files, ignored)
 
     def _upload_of(self, entry: dict) -> dict:
-        return {**entry, "md5": uploaded_file(self.owner_id, entry).md5}
+        return {**entry, "md5": uploaded_file(self.owner_id, entry, self.uploads).md5}
 
     # Writing ----------------------------------------------------------------------------
 
