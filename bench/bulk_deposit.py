@@ -16,6 +16,7 @@ own ~1 MB JPEG (a real herbarium sheet, enlarged, made distinct by a JPEG commen
    the time until the follow-ups (DOI and concept DOI registered, IIIF tiles made) are done.
 
     python bench/bulk_deposit.py [--sizes 1000,10000] [--baseline 100] [--concurrency 4]
+        [--files-per-request 8]   # e.g. 1,8: each size once per value, in the same run
 """
 
 import argparse
@@ -169,9 +170,16 @@ def unsettled(instance: LiveInstance, run: str) -> int:
         return cursor.fetchone()[0]
 
 
-def bulk(instance: LiveInstance, token: str, count: int, jpeg: bytes, concurrency: int) -> dict:
+def bulk(
+    instance: LiveInstance,
+    token: str,
+    count: int,
+    jpeg: bytes,
+    concurrency: int,
+    files_per_request: int = 8,
+) -> dict:
     """Upload `count` specimens with the client; figures of the run."""
-    run = f"bulk{count}"
+    run = f"bulk{count}f{files_per_request}"
     folder = WORK / run
     total_bytes = write_folder(folder, count, run, jpeg)
     journal = WORK / f"{run}.sqlite"
@@ -180,7 +188,8 @@ def bulk(instance: LiveInstance, token: str, count: int, jpeg: bytes, concurrenc
     pids = {name: p.pid for name, p in instance.processes}
     command = [
         str(VENV_BIN / "specimen-upload"), "--url", instance.url, "--token", token,
-        "--concurrency", str(concurrency), "--journal", str(journal), str(folder),
+        "--concurrency", str(concurrency), "--files-per-request", str(files_per_request),
+        "--journal", str(journal), str(folder),
     ]  # fmt: skip
     services = service_pids()
     cpu_pids = {
@@ -242,6 +251,11 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=100, help="records of the REST baseline")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
+        "--files-per-request",
+        default="8",
+        help="the client's --files-per-request; several (comma-separated): one run each per size",
+    )
+    parser.add_argument(
         "--followups-up-to",
         type=int,
         default=1000,
@@ -278,10 +292,12 @@ def main() -> None:
         print(
             f"bulk_deposit: per-record REST baseline {rest:.2f} records/s ({args.baseline} records)"
         )
-        for size in sizes:
-            figures = bulk(instance, token, size, jpeg, args.concurrency)
+        runs = [(size, int(f)) for size in sizes for f in args.files_per_request.split(",")]
+        for size, files_per_request in runs:
+            figures = bulk(instance, token, size, jpeg, args.concurrency, files_per_request)
             print(
-                f"bulk_deposit: {size} specimens in {figures['seconds']:.0f} s: "
+                f"bulk_deposit: {size} specimens ({files_per_request} files per upload request) "
+                f"in {figures['seconds']:.0f} s: "
                 f"{figures['records_per_s']:.2f} records/s, {figures['mb_per_s']:.2f} MB/s "
                 f"({figures['mb']:.0f} MB), {figures['records_per_s'] / rest:.1f}x the REST "
                 f"baseline; peak RSS web {figures['web_rss']:.0f} MiB, bulk worker "
