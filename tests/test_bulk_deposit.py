@@ -117,6 +117,14 @@ def test_batch_is_published_with_files_and_dois(depositor, published_batch, tag)
     assert files[0]["checksum"] == "md5:" + hashlib.md5(sheet_a).hexdigest()
     content = depositor.get(f"/api/records/{record['id']}/files/sheet.jpg/content")
     assert content.content == sheet_a
+    # The finished job released its uploads (the records keep their own links to the bytes).
+    deadline = time.monotonic() + 30
+    uploads = [depositor.get(f"/api/bulk/files/{sha256(s)}") for s in published_batch["sheets"]]
+    while any(u.status_code != 404 for u in uploads) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        uploads = [depositor.get(f"/api/bulk/files/{sha256(s)}") for s in published_batch["sheets"]]
+    assert [u.status_code for u in uploads] == [404, 404]
+    assert depositor.get(f"/api/records/{record['id']}/files/sheet.jpg/content").content == sheet_a
     no_files = depositor.get(f"/api/records/{rows[f'{tag}-3']['record_id']}").json()
     assert no_files["files"]["enabled"] is False
 

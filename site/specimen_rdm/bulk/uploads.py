@@ -318,9 +318,13 @@ def _drop_parts(upload: BulkFile) -> None:
         part.unlink(missing_ok=True)
 
 
-def release(owner_id: int, sha256: str) -> None:
-    """Forget an upload and delete its bytes (records keep their own hard link or copy)."""
+def release(owner_id: int, sha256s: list[str]) -> None:
+    """Forget these uploads (one statement) and delete their bytes (records keep their own
+    hard link or copy)."""
+    if not sha256s:
+        return
     db.session.execute(
-        delete(BulkFile).where(BulkFile.owner_id == owner_id, BulkFile.sha256 == sha256)
+        delete(BulkFile).where(BulkFile.owner_id == owner_id, BulkFile.sha256.in_(sha256s))
     )
-    shutil.rmtree(file_dir(owner_id, sha256), ignore_errors=True)
+    for sha256 in sha256s:
+        shutil.rmtree(file_dir(owner_id, sha256), ignore_errors=True)
