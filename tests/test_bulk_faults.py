@@ -128,20 +128,8 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         killed_at = uploaded()
         client = start_client()
 
-        # 2. The proxy fails: 502, 504, dropped connections, each until the client met it
-        #    (the resumed client is uploading; it retries with backoff).
-        for mode in ("502", "504", "drop"):
-            proxy.mode(mode)
-            wait_until(lambda m=mode: proxy.counts[m] > 0, 120, f"the client meeting {mode}")
-        proxy.mode("pass")
-
-        # 3. The web server is killed and restarted.
-        live.kill("web")
-        time.sleep(3)
-        live.restart("web")
-        wait_web(live)
-
-        # Meanwhile another bulk client and an interactive depositor are served.
+        # 2. Meanwhile another bulk client and an interactive depositor are served: the small
+        #    job finishes while the big one (three quarters of its files still to come) runs.
         other = Api(live.url, live.token("bulk-neighbour@example.org"))
         small = submit(other, [specimen_line(f"{tag}-n{n}", f"{tag}-n{n}") for n in range(5)])
         assert small.status_code == 202, small.text
@@ -152,11 +140,26 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         assert small_job["counts"]["published"] == 5
         big_job_unfinished = processed() < RECORDS
 
-        # 4. The bulk worker is killed while processing, and restarted.
+        # 3. The bulk worker is killed while processing, and restarted (its claims are taken
+        #    up again after the claim timeout, while the client waits).
         wait_until(lambda: processed() >= RECORDS // 3, 1800, "a third of the records")
         live.kill("bulk-worker")
+        processed_at_kill = processed()
         time.sleep(3)
         live.restart("bulk-worker")
+
+        # 4. The proxy fails: 502, 504, dropped connections, each until the client met it
+        #    (uploading or asking for the job's state; it retries with backoff).
+        for mode in ("502", "504", "drop"):
+            proxy.mode(mode)
+            wait_until(lambda m=mode: proxy.counts[m] > 0, 120, f"the client meeting {mode}")
+        proxy.mode("pass")
+
+        # 5. The web server is killed and restarted.
+        live.kill("web")
+        time.sleep(3)
+        live.restart("web")
+        wait_web(live)
 
         exit_code = client.wait(timeout=3600)
     finally:
@@ -166,6 +169,7 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
     assert exit_code == 0, client_log[-5000:]
     assert killed_at < RECORDS
     assert big_job_unfinished, "the small job should finish while the big one still runs"
+    assert processed_at_kill < RECORDS, "the bulk worker should be killed while processing"
     assert interactive_seconds < 60
     assert sum(proxy.counts[m] for m in ("502", "504", "drop")) > 0
     assert "retried requests:" in client_log
