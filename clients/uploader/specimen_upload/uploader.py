@@ -198,9 +198,11 @@ class Uploader:
         if len(group) == 1:
             self._upload_one(group[0], progress)
             return
-        locals_ = {sha256: self._local(sha256, size, source) for sha256, size, source, _ in group}
         response = self.api.put_files(
-            [(sha256, locals_[sha256].read(0, size)) for sha256, size, _, _ in group]
+            [
+                (sha256, self._local(sha256, size, source).read(0, size))
+                for sha256, size, source, _ in group
+            ]
         )
         if response.status_code in (401, 403):
             raise ApiError(f"{len(group)} files: {describe(response)}", response.status_code)

@@ -179,16 +179,15 @@ def prefetch_drafts(records: list[IndexedRecord]) -> None:
         record._bulk_has_draft = record.id in with_draft
 
 
-def index_published(records: list[RDMRecord], new: bool = False) -> int:
-    """Index published records with one bulk request; how many were indexed. `new`: records
-    created by the job (nobody has viewed or downloaded them yet)."""
+def index_new_records(records: list[RDMRecord]) -> int:
+    """Index records a job just created (nobody has viewed or downloaded them yet) with one
+    bulk request; how many were indexed."""
     indexer = current_rdm_records_service.indexer
     actions = []
-    dumper = new_record_dumper(RDMRecord.dumper) if new else None
+    dumper = new_record_dumper(RDMRecord.dumper)
     relations = SharedRelationCache()
     for record in records:
-        if dumper is not None:
-            record.dumper = dumper
+        record.dumper = dumper
         relations.attach(record)
         index = indexer.record_to_index(record)
         actions.append(
@@ -233,7 +232,7 @@ def index_unindexed(job_id, limit: int = 500) -> int:
             PersistentIdentifier.pid_value.in_([item.record_id for item in items]),
         )
     ).all()
-    count = index_published(load_for_indexing(uuids), new=True)
+    count = index_new_records(load_for_indexing(uuids))
     mark_indexed([item.id for item in items])
     return count
 
