@@ -16,6 +16,9 @@ MLMODELS_INFERENCE_BATCH_SIZE = 8
 MLMODELS_RUNTIME_CACHE_SIZE = 4
 """Models a worker keeps loaded (keyed by the weights file's checksum)."""
 
+MLMODELS_DECODE_THREADS = None
+"""Threads that decode a record's images for a pipeline (None: as many as torch uses)."""
+
 MLMODELS_PREDICT_MAX_BYTES = 50 * 1024 * 1024
 """Largest image `POST /api/models/{id}/predict` accepts."""
 

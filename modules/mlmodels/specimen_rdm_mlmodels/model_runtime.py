@@ -101,7 +101,7 @@ def preprocess(images: Sequence[np.ndarray], input_spec: dict) -> torch.Tensor:
     std = torch.tensor(input_spec.get("std") or IMAGENET_STD).view(1, 3, 1, 1)
     resized = [
         F.interpolate(
-            torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255,
+            torch.from_numpy(np.asarray(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255,
             size=(height, width),
             mode="bilinear",
             align_corners=False,
