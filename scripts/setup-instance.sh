@@ -58,6 +58,8 @@ once specimens "adding the specimen resource type and duplicate-lookup indexes" 
 once annotations "creating the annotation table, index and record-search fields" \
   invenio annotations setup
 once bulk "creating the bulk-deposit tables" invenio specimens bulk-setup
+# Again for instances set up before the claim index of bulk items.
+once bulk-claim-index "adding the claim index of bulk items" invenio specimens bulk-setup
 once mlmodels "adding the model-record fields and the ratings table" invenio mlmodels setup
 # Again for instances set up before annotation text became part of plain-word record search.
 once annotations-fulltext "adding annotation text to plain-word record search" \

@@ -311,6 +311,16 @@ class LiveInstance:
                 process.kill()
         self.processes.clear()
 
+    def sql(self, query: str) -> list[list[str]]:
+        """The rows of `query` on this instance's database (psql, fields as text)."""
+        port = os.environ.get("POSTGRES_PORT", "5432")
+        result = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", self.name, "-qAt",
+             "-F", "\t", "-c", query],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return [line.split("\t") for line in result.stdout.splitlines() if line]
+
     # --- users ------------------------------------------------------------------------------
     def token(self, email: str) -> str:
         """A personal access token for `email` (the user is created if needed)."""

@@ -394,3 +394,47 @@ def test_several_small_files_go_up_in_one_request(depositor, tag):
         "/api/bulk/files", data=b"", headers={"Content-Type": "application/x-tar"}
     )
     assert empty.status_code == 400, empty.text
+
+
+def test_items_are_claimed_as_their_files_arrive_in_any_order(live, depositor, tag):
+    """The claim walks pending items in line order and takes those whose files are there:
+    an item whose file came first is published while earlier lines still wait."""
+    images = [tiny_jpeg(len(tag) * 17 + n) + f"order {tag} {n}".encode() for n in range(3)]
+    lines = [
+        specimen_line(f"{tag}-order-{n}", f"{tag}-order-{n}", [("sheet.jpg", data)])
+        for n, data in enumerate(images)
+    ]
+    response = submit(depositor, lines)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    depositor.put(f"/api/bulk/files/{sha256(images[2])}", data=images[2]).raise_for_status()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        counts = depositor.get(f"/api/bulk/jobs/{job_id}").json()["counts"]
+        if counts["published"]:
+            break
+        time.sleep(1)
+    states = {key: row["state"] for key, row in outcomes(depositor, job_id).items()}
+    assert states == {
+        f"{tag}-order-0": "pending",
+        f"{tag}-order-1": "pending",
+        f"{tag}-order-2": "published",
+    }, states
+    for data in images[:2]:
+        depositor.put(f"/api/bulk/files/{sha256(data)}", data=data).raise_for_status()
+    assert depositor.post(f"/api/bulk/jobs/{job_id}/close").status_code == 200
+    finished = wait_finished(depositor, job_id)
+    assert finished["counts"]["published"] == 3, finished
+
+
+def test_bulk_setup_adds_the_claim_index_to_existing_tables(live):
+    """An instance set up before the claim index gets it from `invenio specimens bulk-setup`."""
+    name = "ix_specimen_bulk_item_claimable"
+    live.sql(f"DROP INDEX {name}")
+    assert live.sql(f"SELECT 1 FROM pg_indexes WHERE indexname = '{name}'") == []
+    live.invenio("specimens", "bulk-setup")
+    rows = live.sql(f"SELECT indexdef FROM pg_indexes WHERE indexname = '{name}'")
+    assert len(rows) == 1, rows
+    assert "(job_id, line)" in rows[0][0] and "'pending'" in rows[0][0], rows
+    live.invenio("specimens", "bulk-setup")  # a second run changes nothing
+    assert len(live.sql(f"SELECT 1 FROM pg_indexes WHERE indexname = '{name}'")) == 1

@@ -26,16 +26,6 @@ from live_instance import VENV_BIN
 RECORDS = int(os.environ.get("SPECIMEN_FAULT_RECORDS", "2000"))
 
 
-def sql(live, query: str) -> list[list[str]]:
-    port = os.environ.get("POSTGRES_PORT", "5432")
-    result = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", live.name, "-qAt",
-         "-F", "\t", "-c", query],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return [line.split("\t") for line in result.stdout.splitlines() if line]
-
-
 def journal_count(journal, query: str) -> int:
     import sqlite3
 
@@ -114,7 +104,7 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         return journal_count(journal, "SELECT count(*) FROM files WHERE uploaded = 1")
 
     def processed() -> int:
-        rows = sql(live, "SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u "
+        rows = live.sql("SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u "
                          f"ON u.id = i.owner_id WHERE u.email = '{email}' "
                          "AND i.state NOT IN ('pending', 'processing')")  # fmt: skip
         return int(rows[0][0])
@@ -175,8 +165,7 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
     assert "retried requests:" in client_log
 
     # Every record exists exactly once, published, with its file and checksums.
-    rows = sql(
-        live,
+    rows = live.sql(
         "SELECT r.json->>'id', r.json->'custom_fields'->>'dwc:catalogNumber', f.checksum, "
         "f.uri, f.size, r.json->'custom_fields'->'specimen:quality'->'image_sha256'->>0 "
         "FROM rdm_records_metadata r JOIN rdm_records_files rf ON rf.record_id = r.id "
@@ -194,24 +183,29 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         stored = open(urlparse(uri).path, "rb").read()  # noqa: SIM115
         assert hashlib.sha256(stored).hexdigest() == expected_sha256 and len(stored) == int(size)
         record_of[catalogue] = record_id
-    leftover_drafts = sql(
-        live,
+    leftover_drafts = live.sql(
         "SELECT count(*) FROM rdm_drafts_metadata WHERE json IS NOT NULL AND "
         f"json->'custom_fields'->>'dwc:catalogNumber' LIKE '{tag}-%' "
         f"AND json->'custom_fields'->>'dwc:institutionCode' = 'FAULT'",
     )
     assert leftover_drafts == [["0"]]
-    run = sql(live, "SELECT r.status, r.inserted_entries, r.errored_entries FROM jobs_run r "
-              "JOIN specimen_bulk_job j ON j.run_id = r.id WHERE j.id = (SELECT id FROM "
-              "specimen_bulk_job j2 WHERE j2.owner_id = (SELECT id FROM accounts_user WHERE "
-              f"email = '{email}'))")  # fmt: skip
+    run = live.sql(
+        "SELECT r.status, r.inserted_entries, r.errored_entries FROM jobs_run r "
+        "JOIN specimen_bulk_job j ON j.run_id = r.id WHERE j.id = (SELECT id FROM "
+        "specimen_bulk_job j2 WHERE j2.owner_id = (SELECT id FROM accounts_user WHERE "
+        f"email = '{email}'))"
+    )
     assert run == [["S", str(RECORDS), "0"]]  # RunStatusEnum.SUCCESS
 
     # The server's list, the client's report and the database agree; nothing is pending.
     api = Api(live.url, token)
-    job_ids = [row[0] for row in sql(
-        live, "SELECT j.id FROM specimen_bulk_job j JOIN accounts_user u ON u.id = j.owner_id "
-              f"WHERE u.email = '{email}'")]  # fmt: skip
+    job_ids = [
+        row[0]
+        for row in live.sql(
+            "SELECT j.id FROM specimen_bulk_job j JOIN accounts_user u ON u.id = j.owner_id "
+            f"WHERE u.email = '{email}'"
+        )
+    ]
     assert len(job_ids) == 1  # the resumed client reused the batch's Idempotency-Key
     server = outcomes(api, job_ids[0])
     client_report = list(csv.DictReader(report.read_text().splitlines()))
@@ -222,7 +216,7 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         assert row["state"] == server[row["key"]]["state"] == "published"
         assert row["record_id"] == server[row["key"]]["record_id"] == expected
         assert row["doi"] and row["doi"] == server[row["key"]]["doi"]
-    pending = sql(live, "SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u ON "
+    pending = live.sql("SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u ON "
                         f"u.id = i.owner_id WHERE u.email = '{email}' AND i.state IN "
                         "('pending', 'processing')")  # fmt: skip
     assert pending == [["0"]]

@@ -14,6 +14,7 @@ from torch import nn
 
 from .classification_net import TinyCNN
 from .segmentation_net import TinyUNet
+from .torchvision_detectors import DETECTORS, fit_state_dict
 
 
 class ArchitectureError(Exception):
@@ -42,8 +43,10 @@ def _tiny_cnn(state: dict) -> nn.Module:
 ARCHITECTURES: dict[str, tuple[str, Callable[[dict], nn.Module]]] = {
     "tiny-unet": ("semantic-segmentation", _tiny_unet),
     "tiny-cnn": ("image-classification", _tiny_cnn),
+    **DETECTORS,
 }
-"""Architecture name → (the task it serves, builder from a state dict)."""
+"""Architecture name → (the task it serves, builder from a state dict); torchvision's
+detectors (`torchvision_detectors.py`) among them."""
 
 
 def task_of(architecture: str | None) -> str | None:
@@ -64,9 +67,17 @@ def load_state_dict(data: bytes, architecture: str | None) -> nn.Module:
         raise ArchitectureError(f"not a PyTorch state dict ({reason})") from None
     if not isinstance(state, dict):
         raise ArchitectureError(f"not a PyTorch state dict (a {type(state).__name__})")
-    module = ARCHITECTURES[architecture][1](state)
     try:
-        module.load_state_dict(state)
+        module = ARCHITECTURES[architecture][1](state)
+    except KeyError as error:
+        raise ArchitectureError(
+            f"state dict has no tensor {error}, so it is not a {architecture}"
+        ) from None
+    try:
+        if architecture in DETECTORS:
+            fit_state_dict(module, state)
+        else:
+            module.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).splitlines()[0]
         raise ArchitectureError(f"state dict does not fit {architecture}: {first}") from None

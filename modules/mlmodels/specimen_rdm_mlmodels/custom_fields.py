@@ -29,8 +29,9 @@ WEIGHT_FORMATS = ("torchscript", "onnx", "state-dict", "builtin")
 SPLITS = ("train", "validation", "test", "all")
 
 
-OUTPUT_LAYOUTS = ("centre-maps",)
-"""Output layouts a model can declare (detection models: `centre_maps.py`)."""
+OUTPUT_LAYOUTS = ("centre-maps", "torchvision-detections")
+"""Output layouts a model can declare (detection models: `centre_maps.py`,
+`torchvision_detectors.py`)."""
 
 
 class InputSpecSchema(Schema):

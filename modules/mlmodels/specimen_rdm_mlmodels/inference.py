@@ -49,6 +49,8 @@ from .model_runtime import (
     select_device,
 )
 from .ocr_runtime import OCR_ARCHITECTURE, OCR_FILES, ocr_cache
+from .torchvision_detectors import DETECTORS
+from .torchvision_detectors import LAYOUT as TORCHVISION_LAYOUT
 
 WRITES_OF_TASK = {
     "semantic-segmentation": "annotations",
@@ -69,6 +71,8 @@ FORMATS_OF_TASK = {
     "text-recognition": ("onnx",),
 }
 """Weight formats each task's runtime loads (text recognition: the rapidocr ONNX files)."""
+DETECTION_LAYOUTS = ("centre-maps", TORCHVISION_LAYOUT)
+"""Output layouts of the detection and instance-segmentation models that run here."""
 
 
 class InferenceError(ValueError):
@@ -128,16 +132,26 @@ def load_model(record: RDMRecord, threshold: float, device: str) -> LoadedModel:
             f"from {' or '.join(FORMATS_OF_TASK[task])} weights here"
         )
     layout = (custom.get("ml:input") or {}).get("output")
-    if task in EXTRA_CHANNELS and layout != "centre-maps":
+    if task in EXTRA_CHANNELS and layout not in DETECTION_LAYOUTS:
         raise InferenceError(
-            f"model: {task} runs models whose ml:input.output is 'centre-maps' (see "
-            f"docs/ml-models.md); {recid} declares {layout!r}"
+            f"model: {task} runs models whose ml:input.output is one of "
+            f"{', '.join(DETECTION_LAYOUTS)} (see docs/ml-models.md); {recid} declares {layout!r}"
+        )
+    if task in EXTRA_CHANNELS and layout == TORCHVISION_LAYOUT and weight_format == "onnx":
+        raise InferenceError(
+            f"model: {TORCHVISION_LAYOUT} models run from TorchScript or a state dict, not "
+            f"ONNX ({recid})"
         )
     architecture = custom.get("ml:architecture")
     if weight_format == "state-dict" and task_of(architecture) != task:
         raise InferenceError(
             f"model: a state dict needs a known {task} architecture in ml:architecture; "
             f"'{architecture}' of {recid} is not one"
+        )
+    if weight_format == "state-dict" and architecture in DETECTORS and layout != TORCHVISION_LAYOUT:
+        raise InferenceError(
+            f"model: torchvision's {architecture} answers the {TORCHVISION_LAYOUT} layout; "
+            f"{recid} declares ml:input.output {layout!r}"
         )
     runtime_cache.size = current_app.config["MLMODELS_RUNTIME_CACHE_SIZE"]
     try:
@@ -298,7 +312,9 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
         contents.append(_file_bytes(target.file_record))
     del file_rows
     todo, arrays = [], []
-    decoded = decoder_pool.decode(contents, max_pixels, current_app.config["MLMODELS_DECODE_THREADS"])
+    decoded = decoder_pool.decode(
+        contents, max_pixels, current_app.config["MLMODELS_DECODE_THREADS"]
+    )
     del contents
     for (target, checksum), (array, error) in zip(pending, decoded, strict=True):
         if error is not None:
@@ -368,9 +384,7 @@ def _reload_file_records(record) -> list:
     """
     model_cls = record.files.file_cls.model_cls
     return (
-        model_cls.query.options(
-            joinedload(model_cls.object_version).joinedload(ObjectVersion.file)
-        )
+        model_cls.query.options(joinedload(model_cls.object_version).joinedload(ObjectVersion.file))
         .filter(model_cls.record_id == record.id)
         .all()
     )

@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from .architectures import ArchitectureError, load_state_dict
 from .centre_maps import Detection, decode
 from .onnx_module import OnnxLoadError, OnnxModule
+from .torchvision_detectors import LAYOUT as TORCHVISION_LAYOUT
+from .torchvision_detectors import detect as torchvision_detect
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,10 @@ def preprocess(images: Sequence[np.ndarray], input_spec: dict) -> torch.Tensor:
     std = torch.tensor(input_spec.get("std") or IMAGENET_STD).view(1, 3, 1, 1)
     resized = [
         F.interpolate(
-            torch.from_numpy(np.asarray(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255,
+            torch.from_numpy(np.ascontiguousarray(image, dtype=np.uint8))
+            .permute(2, 0, 1)[None]
+            .float()
+            / 255,
             size=(height, width),
             mode="bilinear",
             align_corners=False,
@@ -238,6 +243,49 @@ class InstanceSegmentationRuntime(DetectionRuntime):
     task = "instance-segmentation"
 
 
+class TorchvisionDetectionRuntime(TorchRuntime):
+    """A loaded detector or instance segmenter with torchvision's contract (list of images in,
+    one dict of boxes, labels, scores (and masks) per image out; `torchvision_detectors.py`).
+    """
+
+    task = "object-detection"
+    max_detections = 100
+
+    def detect(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[list[Detection]]:
+        """Each image's detections scoring at least the threshold, best first."""
+        return list(
+            torchvision_detect(
+                self.module,
+                images,
+                self.device,
+                self.threshold,
+                self.task,
+                batch_size,
+                self.max_detections,
+            )
+        )
+
+
+class TorchvisionInstanceSegmentationRuntime(TorchvisionDetectionRuntime):
+    """A torchvision-style instance segmenter (Mask R-CNN): detections with masks."""
+
+    task = "instance-segmentation"
+
+
+TORCHVISION_RUNTIMES = {
+    "object-detection": TorchvisionDetectionRuntime,
+    "instance-segmentation": TorchvisionInstanceSegmentationRuntime,
+}
+"""Runtime class of each task for models of the `torchvision-detections` output layout."""
+
+
+def runtime_class(task: str, input_spec: dict):
+    """The runtime class of a model of `task` with this input spec (its output layout)."""
+    if input_spec.get("output") == TORCHVISION_LAYOUT and task in TORCHVISION_RUNTIMES:
+        return TORCHVISION_RUNTIMES[task]
+    return RUNTIMES[task]
+
+
 RUNTIMES = {
     "semantic-segmentation": SegmentationRuntime,
     "feature-extraction": FeatureRuntime,
@@ -269,8 +317,8 @@ class RuntimeCache:
         architecture: str | None = None,
     ):
         """The runtime of these weights; `load()` is called only when they are not cached."""
-        runtime_cls = RUNTIMES[task]
-        key = (checksum, str(device), task, weight_format, architecture)
+        runtime_cls = runtime_class(task, input_spec)
+        key = (checksum, str(device), task, weight_format, architecture, runtime_cls)
         with self._lock:
             runtime = self._entries.get(key)
             if runtime is None:

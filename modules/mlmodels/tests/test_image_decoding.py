@@ -7,7 +7,6 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-
 from sheet_samples import SHEETS
 
 from specimen_rdm_mlmodels.image_decoding import (
@@ -15,6 +14,7 @@ from specimen_rdm_mlmodels.image_decoding import (
     UnusableImage,
     decode_image,
 )
+
 
 def _sheets() -> list[bytes]:
     sheets = [path.read_bytes() for path in sorted((SHEETS / "img").glob("*.jpg"))]

@@ -128,7 +128,10 @@ def test_state_dict_sizes_come_from_the_tensors():
 
 
 def test_state_dicts_that_do_not_fit_are_refused(unet, cnn):
-    with pytest.raises(ArchitectureError, match="architecture 'resnet' is not one of tiny-cnn"):
+    with pytest.raises(
+        ArchitectureError,
+        match="architecture 'resnet' is not one of fasterrcnn-.*, tiny-cnn, tiny-unet",
+    ):
         load_state_dict(state_dict_bytes(cnn), "resnet")
     with pytest.raises(ArchitectureError, match="has no tensor 'features.0.0.weight'"):
         load_state_dict(state_dict_bytes(unet), "tiny-cnn")

@@ -119,6 +119,15 @@ class BulkItem(db.Model):
             postgresql_where=text("original_id IS NULL"),
         ),
         Index("ix_specimen_bulk_item_job_state", "job_id", "state"),
+        # The claim walks a job's pending items in line order and stops at its limit, instead
+        # of checking the files of every pending item and sorting them (~80 ms a claim at
+        # 7,000 pending items).
+        Index(
+            "ix_specimen_bulk_item_claimable",
+            "job_id",
+            "line",
+            postgresql_where=text("state = 'pending' AND original_id IS NULL"),
+        ),
     )
 
 
