@@ -261,7 +261,7 @@ def test_a_user_detector_in_onnx_answers_boxes(owner, anonymous):
             {"index": 0, "name": "plant", "category": "plant", "category_set": "herbarium"}
         ],
     }
-    detector = _onnx_model(owner, "User ONNX detector", custom, onnx.getvalue())
+    detector = _user_model(owner, "User ONNX detector", custom, onnx.getvalue())
     name = NEW_NAMES[1]
     width, height = Image.open(io.BytesIO(_sheet(name))).size
     page = anonymous.post(
@@ -290,19 +290,20 @@ def test_a_user_detector_in_onnx_answers_boxes(owner, anonymous):
         **custom,
         "ml:input": {k: v for k, v in custom["ml:input"].items() if k != "output"},
     }
-    other = _onnx_model(owner, "Detector of unknown layout", undeclared, onnx.getvalue())
+    other = _user_model(owner, "Detector of unknown layout", undeclared, onnx.getvalue())
     response = anonymous.post(f"/api/models/{other['id']}/predict", data=_sheet(name))
     assert response.status_code == 400
     message = response.json()["errors"][0]["messages"][0]
     assert "ml:input.output is one of centre-maps, torchvision-detections" in message
 
 
-def _onnx_model(owner: Api, title: str, custom: dict, data: bytes) -> dict:
+def _user_model(owner: Api, title: str, custom: dict, data: bytes) -> dict:
+    """A published model record with its weights file (`ml:weights_file`) holding `data`."""
     response = owner.post(
         "/api/records", json=_model_body(title, custom, files=True, rights=[{"id": "cc-by-4.0"}])
     )
     assert response.status_code == 201, response.text
-    upload(owner, response.json()["id"], "detector.onnx", data)
+    upload(owner, response.json()["id"], custom["ml:weights_file"], data)
     return publish(owner, response.json()["id"])
 
 
@@ -313,7 +314,7 @@ def test_bad_detection_training_requests_are_refused_by_field(owner, dataset, se
         (
             {"task": "object-detection", "categories": ["plant"], "base_model": segmenter["id"]},
             "base_model",
-            "trained from scratch",
+            "one of torchvision's architectures",
         ),
         (
             {
@@ -331,3 +332,212 @@ def test_bad_detection_training_requests_are_refused_by_field(owner, dataset, se
         assert response.status_code == 400, (body, response.text)
         [error] = response.json()["errors"]
         assert error["field"] == field and reason in error["messages"][0], error
+
+
+class DarkPixels(torch.nn.Module):
+    """An instance segmenter with torchvision's contract whose answer a test can compute: one
+    object (class 1, score 0.9), the box and mask of the pixels darker than half grey."""
+
+    def forward(
+        self, images: list[torch.Tensor]
+    ) -> tuple[dict[str, torch.Tensor], list[dict[str, torch.Tensor]]]:
+        results: list[dict[str, torch.Tensor]] = []
+        for image in images:
+            dark = image.mean(0) < 0.5
+            where = torch.nonzero(dark)
+            first, last = where.min(0).values.float(), where.max(0).values.float() + 1
+            results.append(
+                {
+                    "boxes": torch.stack([first[1], first[0], last[1], last[0]])[None],
+                    "labels": torch.tensor([1]),
+                    "scores": torch.tensor([0.9]),
+                    "masks": dark.float()[None, None],
+                }
+            )
+        return {}, results
+
+
+def _dark_pixels(data: bytes) -> np.ndarray:
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255
+    return pixels.mean(2) < 0.5
+
+
+def test_a_torchvision_style_instance_segmenter_runs_in_a_pipeline(live, owner, admin):
+    """A TorchScript model with torchvision's list-of-dicts answer: its objects become mask
+    annotations with the model's box, mask, class (1 → plant) and score."""
+    archive = io.BytesIO()
+    torch.jit.save(torch.jit.script(DarkPixels()), archive)
+    custom = {
+        "ml:task": "instance-segmentation",
+        "ml:framework": "pytorch",
+        "ml:weight_format": "torchscript",
+        "ml:weights_file": "detector.pt",
+        "ml:input": {"output": "torchvision-detections"},
+        "ml:labels": [
+            {"index": 1, "name": "plant", "category": "plant", "category_set": "herbarium"}
+        ],
+    }
+    model = _user_model(owner, "Dark pixels (torchvision contract)", custom, archive.getvalue())
+    _register(
+        live,
+        {
+            "dark-pixels": {
+                "model": {"record": model["id"]},
+                "writes": "annotations",
+                "threshold": 0.5,
+                "on_publish": False,
+            }
+        },
+    )
+    tag = uuid.uuid4().hex[:8]
+    name = NEW_NAMES[0]
+    record = publish_sheet(owner, f"Dark pixels {tag} {name}", {f"{name}.jpg": _sheet(name)})
+    wait_for(
+        lambda: owner.get("/api/records", params={"q": f'"{tag}"'}).json()["hits"]["total"],
+        what="the sheet in the search index",
+    )
+    response = admin.post(
+        "/api/ml/jobs",
+        json={"type": "pipeline", "pipeline": "dark-pixels", "q": f'metadata.title:"{tag}"'},
+    )
+    assert response.status_code == 202, response.text
+    job = _job(admin, response.json()["id"])
+    assert job["state"] == "COMPLETED", job
+    total, [annotation] = _machine_annotations(owner, record["id"])
+    assert total == 1
+    expected = _dark_pixels(_sheet(name))
+    rows, cols = np.nonzero(expected)
+    box = [cols.min(), rows.min(), cols.max() + 1 - cols.min(), rows.max() + 1 - rows.min()]
+    selector = annotation["target"]["selector"]
+    assert selector["type"] == "mask"
+    assert selector["box"] == pytest.approx(box, abs=2)
+    rle = dict(selector["rle"], counts=selector["rle"]["counts"].encode())
+    found = mask_utils.decode(rle).astype(bool)
+    assert (found & expected).sum() / (found | expected).sum() > 0.999
+    assert annotation["body"]["category"] == "plant" and annotation["score"] == 0.9
+    assert annotation["creator"]["model"] == {"record": model["id"], "version": "1"}
+
+
+def test_a_torchvision_detector_state_dict_answers_boxes(owner, anonymous):
+    """A state dict of torchvision's Faster R-CNN (MobileNetV3, 320 px): the class count is read
+    from the weights, boxes come back in the image's pixels."""
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn
+
+    torch.manual_seed(3)
+    network = fasterrcnn_mobilenet_v3_large_320_fpn(
+        weights=None, weights_backbone=None, num_classes=2
+    )
+    weights = io.BytesIO()
+    torch.save(network.state_dict(), weights)
+    custom = {
+        "ml:task": "object-detection",
+        "ml:framework": "pytorch",
+        "ml:weight_format": "state-dict",
+        "ml:architecture": "fasterrcnn-mobilenet-v3-large-320-fpn",
+        "ml:weights_file": "detector.pth",
+        "ml:input": {"output": "torchvision-detections"},
+        "ml:labels": [
+            {"index": 1, "name": "plant", "category": "plant", "category_set": "herbarium"}
+        ],
+    }
+    detector = _user_model(owner, "Faster R-CNN state dict", custom, weights.getvalue())
+    name = NEW_NAMES[1]
+    width, height = Image.open(io.BytesIO(_sheet(name))).size
+    response = anonymous.post(
+        f"/api/models/{detector['id']}/predict",
+        params={"format": "coco", "threshold": 0.01},
+        files={"file": (f"{name}.jpg", _sheet(name))},
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()
+    assert results, "an untrained Faster R-CNN still proposes boxes at threshold 0.01"
+    scores = [result["score"] for result in results]
+    assert scores == sorted(scores, reverse=True) and len(results) <= 100
+    for result in results:
+        x, y, w, h = result["bbox"]
+        assert x >= 0 and y >= 0 and x + w <= width + 0.01 and y + h <= height + 0.01
+    # The same weights declared with the centre-map layout are refused, naming the layout.
+    wrong = _user_model(
+        owner,
+        "Faster R-CNN declared as centre maps",
+        {**custom, "ml:input": {"output": "centre-maps"}},
+        weights.getvalue(),
+    )
+    response = anonymous.post(f"/api/models/{wrong['id']}/predict", data=_sheet(name))
+    assert response.status_code == 400
+    assert "answers the torchvision-detections layout" in response.text
+
+
+def test_a_torchvision_detector_is_trained_then_fine_tuned_from_it(owner, anonymous, dataset):
+    """A training job with torchvision's Faster R-CNN, then a second one that starts from the
+    first (transfer learning): both deposit TorchScript detectors of the torchvision layout,
+    class 1 = plant; the second links its base model and says what it copied."""
+    body = {
+        "task": "object-detection",
+        "categories": ["plant"],
+        "dataset": dataset["id"],
+        "hyperparameters": {
+            "architecture": "fasterrcnn-mobilenet-v3-large-320-fpn",
+            "image_size": 160,
+            "epochs": 2,
+            "seed": 1,
+        },
+        "title": "Plants, Faster R-CNN",
+        "license": "cc-by-4.0",
+        "creators": CREATORS,
+    }
+    first = finished_training(owner, body, timeout=600)
+    base = publish(owner, first["result"]["draft"])
+    custom = base["custom_fields"]
+    assert custom["ml:architecture"] == "fasterrcnn-mobilenet-v3-large-320-fpn"
+    assert custom["ml:input"]["output"] == "torchvision-detections"
+    assert [(label["index"], label["name"]) for label in custom["ml:labels"]] == [(1, "plant")]
+    files = f"/api/records/{base['id']}/files"
+    assert owner.get(f"{files}/training.json/content").json()["onnx"].startswith("not made")
+    tuned = finished_training(
+        owner,
+        {
+            **body,
+            "base_model": base["id"],
+            "hyperparameters": {"image_size": 160, "epochs": 1, "seed": 1},
+            "title": "Plants, Faster R-CNN fine-tuned",
+        },
+        timeout=600,
+    )
+    draft = owner.get(f"/api/records/{tuned['result']['draft']}/draft").json()
+    assert draft["custom_fields"]["ml:architecture"] == "fasterrcnn-mobilenet-v3-large-320-fpn"
+    [link] = [
+        r for r in draft["metadata"]["related_identifiers"] if r["resource_type"]["id"] == "model"
+    ]
+    assert link["identifier"].endswith(f"/records/{base['id']}")
+    assert link["relation_type"]["id"] == "isderivedfrom"
+    training = owner.get(
+        f"/api/records/{tuned['result']['draft']}/draft/files/training.json/content"
+    ).json()
+    assert training["config"]["architecture"] == "fasterrcnn-mobilenet-v3-large-320-fpn"
+    assert training["config"]["base_tensors_copied"] > 100
+    name = NEW_NAMES[0]
+    response = anonymous.post(
+        f"/api/models/{base['id']}/predict",
+        params={"format": "coco", "threshold": 0.01},
+        files={"file": (f"{name}.jpg", _sheet(name))},
+    )
+    assert response.status_code == 200, response.text
+    width, height = Image.open(io.BytesIO(_sheet(name))).size
+    for result in response.json():
+        x, y, w, h = result["bbox"]
+        assert x >= 0 and y >= 0 and x + w <= width + 0.01 and y + h <= height + 0.01
+
+    # A base model starts a training of its own architecture only.
+    response = owner.post(
+        "/api/ml/jobs",
+        json={
+            **body,
+            "type": "training",
+            "base_model": base["id"],
+            "hyperparameters": {"architecture": "retinanet-resnet50-fpn", "epochs": 1},
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == "base_model"
+    assert "cannot start a retinanet-resnet50-fpn training" in response.text

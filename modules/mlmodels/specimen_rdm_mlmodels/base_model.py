@@ -16,6 +16,7 @@ from torch import nn
 from .architectures import ArchitectureError, load_state_dict
 from .custom_fields import MODEL_RESOURCE_TYPE
 from .model_runtime import ModelLoadError, load_torchscript
+from .torchvision_detectors import DETECTORS
 from .training_data import TrainingDataError
 
 TRAINABLE_FORMATS = ("torchscript", "state-dict")
@@ -36,8 +37,8 @@ class BaseModel:
 STARTS_FROM = {
     "semantic-segmentation": "a semantic-segmentation model",
     "image-classification": "a feature-extraction model or a tiny-cnn image-classification model",
-    "object-detection": "no base model (detectors are trained from scratch here)",
-    "instance-segmentation": "no base model (instance segmenters are trained from scratch here)",
+    "object-detection": "a detection model of one of torchvision's architectures",
+    "instance-segmentation": "a detection model of one of torchvision's architectures",
 }
 """Which base models a training of each task can start from."""
 
@@ -50,6 +51,11 @@ def _fits(task: str, custom: dict) -> bool:
     base_task = custom.get("ml:task")
     if task == "semantic-segmentation":
         return base_task == "semantic-segmentation"
+    if task in ("object-detection", "instance-segmentation"):
+        return (
+            base_task in ("object-detection", "instance-segmentation")
+            and custom.get("ml:architecture") in DETECTORS
+        )
     if task != "image-classification":
         return False
     return base_task == "feature-extraction" or (

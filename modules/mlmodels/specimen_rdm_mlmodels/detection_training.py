@@ -2,9 +2,11 @@
 
 The network is a TinyUNet whose output follows the centre-map layout of `centre_maps`: one
 centre map per class, the box size, and for instance segmentation an object map. From scratch
-only (no base model). Images are stretched to `image_size`×`image_size`; the loss is the
-focal loss of the centre maps + `size_weight` × L1 of the box size near each centre (+ BCE and
-soft Dice of the object map). The weights of the epoch with the best validation mAP@.5 are kept
+only (no base model); the `architecture` hyperparameter picks one of torchvision's detectors
+instead (`torchvision_training.py`, which can start from a base model). Images are stretched
+to `image_size`×`image_size`; the loss is the focal loss of the centre maps + `size_weight` ×
+L1 of the box size near each centre (+ BCE and soft Dice of the object map). The weights
+of the epoch with the best validation mAP@.5 are kept
 (mAP@[.5:.95] of a few validation images stays at 0 for many epochs); every split is evaluated
 at the images' original resolution with pycocotools (`detection_metrics`).
 
@@ -32,6 +34,7 @@ from .segmentation_training import (
     split_keys,
     torchscript_bytes,
 )
+from .torchvision_detectors import DETECTORS
 
 ARCHITECTURE = "tiny-unet-centre-maps"
 
@@ -50,10 +53,16 @@ class DetectionConfig(CommonTrainingConfig):
     threshold: float = 0.05
     max_detections: int = 100
     size_weight: float = 1.0
+    architecture: str = ARCHITECTURE
+    """The centre-map TinyUNet, or one of torchvision's detectors (`torchvision_training.py`;
+    `image_size` is then the shorter image side it resizes to)."""
 
     def __post_init__(self) -> None:
         """Refuse values no training can use."""
         super().__post_init__()
+        if self.architecture != ARCHITECTURE and self.architecture not in DETECTORS:
+            known = ", ".join([ARCHITECTURE, *sorted(DETECTORS)])
+            raise ValueError(f"architecture must be one of {known}")
         if not 0 < self.threshold < 1:
             raise ValueError("threshold must be between 0 and 1")
         if not 1 <= self.max_detections <= 1000:

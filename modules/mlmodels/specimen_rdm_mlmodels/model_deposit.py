@@ -16,6 +16,7 @@ from invenio_rdm_records.proxies import current_rdm_records_service
 from .detection_metrics import PROTOCOL as DETECTION_PROTOCOLS
 from .onnx_export import onnx_copy
 from .segmentation_training import TrainingResult
+from .torchvision_detectors import LAYOUT as TORCHVISION_LAYOUT
 
 WEIGHTS_FILE = "model.pt"
 ONNX_FILE = "model.onnx"
@@ -127,6 +128,11 @@ def model_card(title: str, request: dict, result: TrainingResult, dataset: dict 
     return "\n".join(lines) + "\n"
 
 
+def _first_label(result: TrainingResult) -> int:
+    """The class number of the first label: torchvision's detectors keep 0 for the background."""
+    return 1 if result.input_spec.get("output") == TORCHVISION_LAYOUT else 0
+
+
 def _files(title: str, request: dict, result: TrainingResult, dataset, job_id) -> dict:
     onnx, onnx_status = onnx_copy(result.torchscript, result.input_spec)
     training = {
@@ -194,7 +200,7 @@ def deposit_model(
                     "category": name,
                     "category_set": request.get("category_set", "herbarium"),
                 }
-                for index, name in enumerate(result.labels)
+                for index, name in enumerate(result.labels, start=_first_label(result))
             ],
             "ml:use_cases": request.get("use_cases") or USE_CASES[request["task"]],
             "ml:metrics": metrics_of(result, dataset),

@@ -69,6 +69,8 @@ def export_onnx(torchscript: bytes, input_spec: dict) -> bytes:
 
 def onnx_copy(torchscript: bytes, input_spec: dict) -> tuple[bytes | None, str]:
     """(ONNX bytes, "ok") or (None, the reason there is none)."""
+    if input_spec.get("output") == "torchvision-detections":
+        return None, "not made: torchvision-detections models run from TorchScript only"
     try:
         return export_onnx(torchscript, input_spec), "ok"
     except Exception as error:  # an ONNX copy is optional: no failure of it fails a training

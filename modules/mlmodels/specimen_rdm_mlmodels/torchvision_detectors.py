@@ -37,41 +37,47 @@ CLASSIFIER_WEIGHTS = {
 """Per family: the state-dict tensor whose first dimension counts the classes (× anchors)."""
 ANCHORS_PER_PLACE = {"roi": 1, "retina": 9, "fcos": 1}
 
+NETWORKS: dict[str, tuple[str, str, Callable[..., nn.Module]]] = {
+    "fasterrcnn-mobilenet-v3-large-320-fpn": (
+        "object-detection",
+        "roi",
+        detection.fasterrcnn_mobilenet_v3_large_320_fpn,
+    ),
+    "fasterrcnn-mobilenet-v3-large-fpn": (
+        "object-detection",
+        "roi",
+        detection.fasterrcnn_mobilenet_v3_large_fpn,
+    ),
+    "fasterrcnn-resnet50-fpn": ("object-detection", "roi", detection.fasterrcnn_resnet50_fpn),
+    "retinanet-resnet50-fpn": ("object-detection", "retina", detection.retinanet_resnet50_fpn),
+    "fcos-resnet50-fpn": ("object-detection", "fcos", detection.fcos_resnet50_fpn),
+    "maskrcnn-resnet50-fpn": ("instance-segmentation", "roi", detection.maskrcnn_resnet50_fpn),
+}
+"""Architecture name → (task, family, torchvision builder)."""
 
-def _builder(family: str, build: Callable[..., nn.Module]) -> Callable[[dict], nn.Module]:
+
+def build_detector(name: str, classes: int, **options) -> nn.Module:
+    """Network `name` with `classes` classes (the background included), freshly initialised
+    (nothing is downloaded); `options` go to torchvision (e.g. `min_size`, `max_size`)."""
+    build = NETWORKS[name][2]
+    return build(weights=None, weights_backbone=None, num_classes=classes, **options)
+
+
+def _from_state(name: str) -> Callable[[dict], nn.Module]:
+    family = NETWORKS[name][1]
+
     def from_state(state: dict) -> nn.Module:
         key = CLASSIFIER_WEIGHTS[family]
         tensor = state.get(key)
         if not isinstance(tensor, torch.Tensor):
             raise KeyError(key)
-        classes = tensor.shape[0] // ANCHORS_PER_PLACE[family]
-        return build(weights=None, weights_backbone=None, num_classes=int(classes))
+        return build_detector(name, int(tensor.shape[0] // ANCHORS_PER_PLACE[family]))
 
     return from_state
 
 
 DETECTORS: dict[str, tuple[str, Callable[[dict], nn.Module]]] = {
-    "fasterrcnn-mobilenet-v3-large-320-fpn": (
-        "object-detection",
-        _builder("roi", detection.fasterrcnn_mobilenet_v3_large_320_fpn),
-    ),
-    "fasterrcnn-mobilenet-v3-large-fpn": (
-        "object-detection",
-        _builder("roi", detection.fasterrcnn_mobilenet_v3_large_fpn),
-    ),
-    "fasterrcnn-resnet50-fpn": (
-        "object-detection",
-        _builder("roi", detection.fasterrcnn_resnet50_fpn),
-    ),
-    "retinanet-resnet50-fpn": (
-        "object-detection",
-        _builder("retina", detection.retinanet_resnet50_fpn),
-    ),
-    "fcos-resnet50-fpn": ("object-detection", _builder("fcos", detection.fcos_resnet50_fpn)),
-    "maskrcnn-resnet50-fpn": (
-        "instance-segmentation",
-        _builder("roi", detection.maskrcnn_resnet50_fpn),
-    ),
+    name: (task, _from_state(name)) for name, (task, _, _) in NETWORKS.items()
 }
 """Architecture name → (task, builder from a state dict)."""
 

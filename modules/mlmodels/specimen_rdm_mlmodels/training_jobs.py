@@ -6,8 +6,10 @@
   head on a feature-extraction base model (or a tiny-cnn base fine-tuned); validation metric
   macro-F1.
 - object-detection / instance-segmentation: boxes (and masks) of the regions of one or more
-  `categories`; a TinyUNet with centre maps (`centre_maps.py`), from scratch; validation metric
-  COCO mAP@.5 (pycocotools).
+  `categories`; a TinyUNet with centre maps (`centre_maps.py`), from scratch, or with the
+  `architecture` hyperparameter one of torchvision's detectors (`torchvision_training.py`), from
+  scratch or from a base model of the same architecture; validation metric COCO mAP@.5
+  (pycocotools).
 """
 
 from collections.abc import Callable
@@ -19,7 +21,11 @@ from .base_model import read_base_model
 from .classification_training import ClassificationConfig, train_classification
 from .detection_training import DetectionConfig, train_detection
 from .segmentation_training import TrainingConfig, TrainingResult, train_segmentation
+from .torchvision_detectors import DETECTORS
+from .torchvision_training import train_torchvision_detection
 from .training_data import TrainingData, from_annotation_query, from_dataset_record
+
+DETECTION_TASKS = ("object-detection", "instance-segmentation")
 
 CONFIG_OF_TASK = {
     "semantic-segmentation": TrainingConfig,
@@ -66,14 +72,31 @@ def train(
     task = request["task"]
     data = training_data(identity, request)
     loaded(data)
-    config = CONFIG_OF_TASK[task](**request.get("hyperparameters", {}), device=device)
+    hyperparameters = dict(request.get("hyperparameters", {}))
     base = None
     if request.get("base_model"):
         base = read_base_model(identity, request["base_model"], task)
-    if task in ("object-detection", "instance-segmentation"):
-        if base is not None:
-            raise ValueError(f"base_model: a {task} model is trained from scratch here")
-        result = train_detection(data.samples, config, task=task, progress=progress)
+        if task in DETECTION_TASKS:  # a detector goes on with its base's architecture
+            hyperparameters.setdefault("architecture", base.architecture)
+    config = CONFIG_OF_TASK[task](**hyperparameters, device=device)
+    if task in DETECTION_TASKS:
+        if config.architecture in DETECTORS:
+            if base is not None and base.architecture != config.architecture:
+                raise ValueError(
+                    f"base_model: a {base.architecture} model cannot start a "
+                    f"{config.architecture} training"
+                )
+            state = base.module.state_dict() if base is not None else None
+            result = train_torchvision_detection(
+                data.samples, config, task, base_state=state, progress=progress
+            )
+        elif base is not None:
+            raise ValueError(
+                f"base_model: the centre-map detector is trained from scratch; set the "
+                f"architecture hyperparameter to one of torchvision's ({', '.join(DETECTORS)})"
+            )
+        else:
+            result = train_detection(data.samples, config, task=task, progress=progress)
     elif task == "image-classification":
         result = train_classification(data.samples, config, base=base, progress=progress)
     else:

@@ -53,7 +53,7 @@ from .similarity import similar_to_image, similar_to_record
 from .suitability import model_scores, suitability
 from .tasks import schedule_pipeline_job, schedule_training_job
 from .training_data import TrainingDataError
-from .training_jobs import CONFIG_OF_TASK
+from .training_jobs import CONFIG_OF_TASK, DETECTION_TASKS
 
 blueprint = Blueprint("specimen_mlmodels", __name__)
 
@@ -310,9 +310,17 @@ def _training_request(body: dict) -> dict:
         if not isinstance(body["base_model"], str) or not body["base_model"]:
             raise MLRequestError(400, "base_model", "the id of a published model record")
         try:
-            check_base_model(g.identity, body["base_model"], task)
+            base = check_base_model(g.identity, body["base_model"], task)
         except TrainingDataError as error:
             raise MLRequestError(400, error.field, error.reason) from None
+        base_architecture = (base.get("custom_fields") or {}).get("ml:architecture")
+        wanted = (body.get("hyperparameters") or {}).get("architecture", base_architecture)
+        if task in DETECTION_TASKS and wanted != base_architecture:
+            raise MLRequestError(
+                400,
+                "base_model",
+                f"a {base_architecture} model cannot start a {wanted} training",
+            )
     hyperparameters = body.get("hyperparameters") or {}
     config_class = CONFIG_OF_TASK[task]
     known = set(config_class.__dataclass_fields__) - {"device"}
