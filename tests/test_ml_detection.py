@@ -418,6 +418,21 @@ def test_a_torchvision_style_instance_segmenter_runs_in_a_pipeline(live, owner, 
     assert annotation["creator"]["model"] == {"record": model["id"], "version": "1"}
 
 
+def _boxes_inside_the_sheet(api: Api, model: dict, name: str) -> list[dict]:
+    """The model's COCO answer on sheet `name` (threshold 0.01), each box inside the sheet."""
+    response = api.post(
+        f"/api/models/{model['id']}/predict",
+        params={"format": "coco", "threshold": 0.01},
+        files={"file": (f"{name}.jpg", _sheet(name))},
+    )
+    assert response.status_code == 200, response.text
+    width, height = Image.open(io.BytesIO(_sheet(name))).size
+    for result in response.json():
+        x, y, w, h = result["bbox"]
+        assert x >= 0 and y >= 0 and x + w <= width + 0.01 and y + h <= height + 0.01
+    return response.json()
+
+
 def test_a_torchvision_detector_state_dict_answers_boxes(owner, anonymous):
     """A state dict of torchvision's Faster R-CNN (MobileNetV3, 320 px): the class count is read
     from the weights, boxes come back in the image's pixels."""
@@ -442,20 +457,10 @@ def test_a_torchvision_detector_state_dict_answers_boxes(owner, anonymous):
     }
     detector = _user_model(owner, "Faster R-CNN state dict", custom, weights.getvalue())
     name = NEW_NAMES[1]
-    width, height = Image.open(io.BytesIO(_sheet(name))).size
-    response = anonymous.post(
-        f"/api/models/{detector['id']}/predict",
-        params={"format": "coco", "threshold": 0.01},
-        files={"file": (f"{name}.jpg", _sheet(name))},
-    )
-    assert response.status_code == 200, response.text
-    results = response.json()
+    results = _boxes_inside_the_sheet(anonymous, detector, name)
     assert results, "an untrained Faster R-CNN still proposes boxes at threshold 0.01"
     scores = [result["score"] for result in results]
     assert scores == sorted(scores, reverse=True) and len(results) <= 100
-    for result in results:
-        x, y, w, h = result["bbox"]
-        assert x >= 0 and y >= 0 and x + w <= width + 0.01 and y + h <= height + 0.01
     # The same weights declared with the centre-map layout are refused, naming the layout.
     wrong = _user_model(
         owner,
@@ -516,17 +521,7 @@ def test_a_torchvision_detector_is_trained_then_fine_tuned_from_it(owner, anonym
     ).json()
     assert training["config"]["architecture"] == "fasterrcnn-mobilenet-v3-large-320-fpn"
     assert training["config"]["base_tensors_copied"] > 100
-    name = NEW_NAMES[0]
-    response = anonymous.post(
-        f"/api/models/{base['id']}/predict",
-        params={"format": "coco", "threshold": 0.01},
-        files={"file": (f"{name}.jpg", _sheet(name))},
-    )
-    assert response.status_code == 200, response.text
-    width, height = Image.open(io.BytesIO(_sheet(name))).size
-    for result in response.json():
-        x, y, w, h = result["bbox"]
-        assert x >= 0 and y >= 0 and x + w <= width + 0.01 and y + h <= height + 0.01
+    _boxes_inside_the_sheet(anonymous, base, NEW_NAMES[0])
 
     # A base model starts a training of its own architecture only.
     response = owner.post(

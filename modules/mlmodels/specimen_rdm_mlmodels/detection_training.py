@@ -155,6 +155,23 @@ def detect(
     return found
 
 
+def split_samples(samples, config, masks: bool):
+    """(labels, label → class index, split keys, split samples) of a detection training;
+    ValueError for duplicate keys, objects without masks (`masks`) or no object at all."""
+    by_key = {sample.key: sample for sample in samples}
+    if len(by_key) != len(samples):
+        raise ValueError("sample keys must be unique")
+    if masks and any(sample.masks is None for sample in samples):
+        raise ValueError("instance segmentation needs a mask for every object")
+    labels = sorted({label for sample in samples for label in sample.labels})
+    if not labels:
+        raise ValueError("categories: the images have no objects of the chosen categories")
+    index = {label: i for i, label in enumerate(labels)}
+    split = split_keys(list(by_key), config.fractions, config.seed)
+    parts = {name: [by_key[k] for k in keys] for name, keys in split.items()}
+    return labels, index, split, parts
+
+
 def train_detection(
     samples: Sequence[DetectionSample],
     config: DetectionConfig,
@@ -168,17 +185,7 @@ def train_detection(
     if task not in EXTRA_CHANNELS:
         raise ValueError(f"task: detection training is for {', '.join(EXTRA_CHANNELS)}")
     masks = task == "instance-segmentation"
-    by_key = {sample.key: sample for sample in samples}
-    if len(by_key) != len(samples):
-        raise ValueError("sample keys must be unique")
-    if masks and any(sample.masks is None for sample in samples):
-        raise ValueError("instance segmentation needs a mask for every object")
-    labels = sorted({label for sample in samples for label in sample.labels})
-    if not labels:
-        raise ValueError("categories: the images have no objects of the chosen categories")
-    index = {label: i for i, label in enumerate(labels)}
-    split = split_keys(list(by_key), config.fractions, config.seed)
-    parts = {name: [by_key[k] for k in keys] for name, keys in split.items()}
+    labels, index, split, parts = split_samples(samples, config, masks)
     device = select_device(config.device)
     seed_everything(config.seed)
     spec = {**config.input_spec(), "output": "centre-maps"}

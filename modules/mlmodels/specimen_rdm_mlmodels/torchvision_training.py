@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from .detection_metrics import coco_metrics
+from .detection_training import split_samples
 from .model_runtime import select_device
 from .segmentation_training import (
     BestEpoch,
     TrainingResult,
     seed_everything,
-    split_keys,
     torchscript_bytes,
 )
 from .torchvision_detectors import DETECTORS, LAYOUT, build_detector
@@ -109,17 +109,7 @@ def train_torchvision_detection(
     if DETECTORS.get(architecture, ("",))[0] != task:
         raise ValueError(f"architecture: '{architecture}' is not a torchvision {task} model")
     masks = task == "instance-segmentation"
-    by_key = {sample.key: sample for sample in samples}
-    if len(by_key) != len(samples):
-        raise ValueError("sample keys must be unique")
-    if masks and any(sample.masks is None for sample in samples):
-        raise ValueError("instance segmentation needs a mask for every object")
-    labels = sorted({label for sample in samples for label in sample.labels})
-    if not labels:
-        raise ValueError("categories: the images have no objects of the chosen categories")
-    index = {label: i for i, label in enumerate(labels)}
-    split = split_keys(list(by_key), config.fractions, config.seed)
-    parts = {name: [by_key[k] for k in keys] for name, keys in split.items()}
+    labels, index, split, parts = split_samples(samples, config, masks)
     device = select_device(config.device)
     seed_everything(config.seed)
     network = build_detector(
