@@ -64,8 +64,8 @@ WRITES_OF_TASK = {
 SUPPORTED_TASKS = tuple(WRITES_OF_TASK)
 FORMATS_OF_TASK = {
     "semantic-segmentation": WEIGHT_FORMATS,
-    "object-detection": ("torchscript", "onnx"),
-    "instance-segmentation": ("torchscript", "onnx"),
+    "object-detection": WEIGHT_FORMATS,
+    "instance-segmentation": WEIGHT_FORMATS,
     "image-classification": WEIGHT_FORMATS,
     "feature-extraction": WEIGHT_FORMATS,
     "text-recognition": ("onnx",),
