@@ -325,6 +325,15 @@ def test_bad_detection_training_requests_are_refused_by_field(owner, dataset, se
             "hyperparameters",
             "max_detections",
         ),
+        (
+            {
+                "task": "object-detection",
+                "categories": ["plant"],
+                "hyperparameters": {"architecture": "maskrcnn-resnet50-fpn"},
+            },
+            "hyperparameters",
+            "maskrcnn-resnet50-fpn is not a object-detection model",
+        ),
     ]:
         response = owner.post(
             "/api/ml/jobs", json={"type": "training", "dataset": dataset["id"], **body}

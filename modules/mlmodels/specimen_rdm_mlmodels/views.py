@@ -52,6 +52,7 @@ from .ratings import RatingError, rate, rating_summary, ratings_of, unrate
 from .similarity import similar_to_image, similar_to_record
 from .suitability import model_scores, suitability
 from .tasks import schedule_pipeline_job, schedule_training_job
+from .torchvision_detectors import DETECTORS
 from .training_data import TrainingDataError
 from .training_jobs import CONFIG_OF_TASK, DETECTION_TASKS
 
@@ -333,6 +334,11 @@ def _training_request(body: dict) -> dict:
         config_class(**hyperparameters)
     except (TypeError, ValueError) as error:
         raise MLRequestError(400, "hyperparameters", str(error)) from None
+    architecture = hyperparameters.get("architecture")
+    if task in DETECTION_TASKS and architecture in DETECTORS and DETECTORS[architecture][0] != task:
+        raise MLRequestError(
+            400, "hyperparameters", f"architecture {architecture} is not a {task} model"
+        )
     if body.get("device", "auto") not in ("auto", "cpu", "cuda"):
         raise MLRequestError(400, "device", "one of auto, cpu, cuda")
     allowed = {
