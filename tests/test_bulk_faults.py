@@ -110,16 +110,17 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         return int(rows[0][0])
 
     try:
-        # 1. The client is killed once a quarter of the files went up, then resumed.
+        # 1. The client is killed once a quarter of the files went up (it is resumed in 2).
         client = start_client()
         wait_until(lambda: uploaded() >= RECORDS // 4, 600, "a quarter of the uploads")
         client.kill()
         client.wait()
         killed_at = uploaded()
-        client = start_client()
 
         # 2. Meanwhile another bulk client and an interactive depositor are served: the small
-        #    job finishes while the big one (three quarters of its files still to come) runs.
+        #    job finishes while the big one runs (its chains busy with the records whose files
+        #    are there; three quarters of its files are still to come, so it cannot finish
+        #    first however fast it is processed). Then the client is resumed.
         other = Api(live.url, live.token("bulk-neighbour@example.org"))
         small = submit(other, [specimen_line(f"{tag}-n{n}", f"{tag}-n{n}") for n in range(5)])
         assert small.status_code == 202, small.text
@@ -129,6 +130,7 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         small_job = wait_finished(other, small.json()["id"], timeout=300)
         assert small_job["counts"]["published"] == 5
         big_job_unfinished = processed() < RECORDS
+        client = start_client()
 
         # 3. The bulk worker is killed while processing. It stays down through steps 4 and 5,
         #    so the job cannot finish before the client has met them, however fast it runs.
