@@ -104,9 +104,11 @@ def test_bulk_upload_survives_faults(live, folder, tmp_path):
         return journal_count(journal, "SELECT count(*) FROM files WHERE uploaded = 1")
 
     def processed() -> int:
-        rows = live.sql("SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u "
-                         f"ON u.id = i.owner_id WHERE u.email = '{email}' "
-                         "AND i.state NOT IN ('pending', 'processing')")  # fmt: skip
+        rows = live.sql(
+            "SELECT count(*) FROM specimen_bulk_item i JOIN accounts_user u "
+            f"ON u.id = i.owner_id WHERE u.email = '{email}' "
+            "AND i.state NOT IN ('pending', 'processing')"
+        )
         return int(rows[0][0])
 
     try:

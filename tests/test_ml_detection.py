@@ -366,6 +366,21 @@ class DarkPixels(torch.nn.Module):
         return {}, results
 
 
+def _torchvision_fields(task: str, weight_format: str, weights_file: str, **more) -> dict:
+    """`ml:` fields of a user model with torchvision's contract, class 1 = plant."""
+    return {
+        "ml:task": task,
+        "ml:framework": "pytorch",
+        "ml:weight_format": weight_format,
+        "ml:weights_file": weights_file,
+        "ml:input": {"output": "torchvision-detections"},
+        "ml:labels": [
+            {"index": 1, "name": "plant", "category": "plant", "category_set": "herbarium"}
+        ],
+        **more,
+    }
+
+
 def _dark_pixels(data: bytes) -> np.ndarray:
     pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255
     return pixels.mean(2) < 0.5
@@ -376,16 +391,7 @@ def test_a_torchvision_style_instance_segmenter_runs_in_a_pipeline(live, owner, 
     annotations with the model's box, mask, class (1 → plant) and score."""
     archive = io.BytesIO()
     torch.jit.save(torch.jit.script(DarkPixels()), archive)
-    custom = {
-        "ml:task": "instance-segmentation",
-        "ml:framework": "pytorch",
-        "ml:weight_format": "torchscript",
-        "ml:weights_file": "detector.pt",
-        "ml:input": {"output": "torchvision-detections"},
-        "ml:labels": [
-            {"index": 1, "name": "plant", "category": "plant", "category_set": "herbarium"}
-        ],
-    }
+    custom = _torchvision_fields("instance-segmentation", "torchscript", "detector.pt")
     model = _user_model(owner, "Dark pixels (torchvision contract)", custom, archive.getvalue())
     _register(
         live,
@@ -453,17 +459,12 @@ def test_a_torchvision_detector_state_dict_answers_boxes(owner, anonymous):
     )
     weights = io.BytesIO()
     torch.save(network.state_dict(), weights)
-    custom = {
-        "ml:task": "object-detection",
-        "ml:framework": "pytorch",
-        "ml:weight_format": "state-dict",
-        "ml:architecture": "fasterrcnn-mobilenet-v3-large-320-fpn",
-        "ml:weights_file": "detector.pth",
-        "ml:input": {"output": "torchvision-detections"},
-        "ml:labels": [
-            {"index": 1, "name": "plant", "category": "plant", "category_set": "herbarium"}
-        ],
-    }
+    custom = _torchvision_fields(
+        "object-detection",
+        "state-dict",
+        "detector.pth",
+        **{"ml:architecture": "fasterrcnn-mobilenet-v3-large-320-fpn"},
+    )
     detector = _user_model(owner, "Faster R-CNN state dict", custom, weights.getvalue())
     name = NEW_NAMES[1]
     results = _boxes_inside_the_sheet(anonymous, detector, name)

@@ -14,7 +14,7 @@ from torch import nn
 
 from .classification_net import TinyCNN
 from .segmentation_net import TinyUNet
-from .torchvision_detectors import DETECTORS, fit_state_dict
+from .torchvision_detectors import DETECTORS
 
 
 class ArchitectureError(Exception):
@@ -55,6 +55,25 @@ def task_of(architecture: str | None) -> str | None:
     return entry[0] if entry else None
 
 
+def fit_state_dict(module: nn.Module, state: dict) -> None:
+    """Load `state` into `module`, strictly except for BatchNorm's `num_batches_tracked`.
+
+    torchvision trains on pretrained backbones with frozen batch norms, which have no such
+    counter; built here without pretrained weights, the same network has ordinary batch norms
+    that do. The counter plays no part in evaluation. Any other missing or unexpected key, or a
+    tensor of the wrong shape, is a RuntimeError.
+    """
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    missing = [key for key in missing if not key.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing[:3])}")
+        if unexpected:
+            problems.append(f"unexpected {', '.join(unexpected[:3])}")
+        raise RuntimeError("; ".join(problems))
+
+
 def load_state_dict(data: bytes, architecture: str | None) -> nn.Module:
     """The network `architecture` with the weights of the state dict in `data`, in eval mode."""
     if architecture not in ARCHITECTURES:
@@ -74,10 +93,7 @@ def load_state_dict(data: bytes, architecture: str | None) -> nn.Module:
             f"state dict has no tensor {error}, so it is not a {architecture}"
         ) from None
     try:
-        if architecture in DETECTORS:
-            fit_state_dict(module, state)
-        else:
-            module.load_state_dict(state)
+        fit_state_dict(module, state)
     except RuntimeError as error:
         first = str(error).splitlines()[0]
         raise ArchitectureError(f"state dict does not fit {architecture}: {first}") from None

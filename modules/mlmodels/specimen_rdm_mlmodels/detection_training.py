@@ -5,10 +5,10 @@ centre map per class, the box size, and for instance segmentation an object map.
 only (no base model); the `architecture` hyperparameter picks one of torchvision's detectors
 instead (`torchvision_training.py`, which can start from a base model). Images are stretched
 to `image_size`×`image_size`; the loss is the focal loss of the centre maps + `size_weight` ×
-L1 of the box size near each centre (+ BCE and soft Dice of the object map). The weights
-of the epoch with the best validation mAP@.5 are kept
-(mAP@[.5:.95] of a few validation images stays at 0 for many epochs); every split is evaluated
-at the images' original resolution with pycocotools (`detection_metrics`).
+L1 of the box size near each centre (+ BCE and soft Dice of the object map). The weights of
+the epoch with the best validation mAP@.5 are kept (mAP@[.5:.95] of a few validation images
+stays at 0 for many epochs); every split is evaluated at the images' original resolution with
+pycocotools (`detection_metrics`).
 
 Reproducible like the other trainings: the split is a seeded shuffle of the image keys, and
 torch, numpy and Python are seeded.

@@ -229,14 +229,6 @@ _DONE_SQL = text(
     """
 )
 
-_CHECKSUMS_SQL = text(
-    """
-    SELECT o.key, f.checksum
-    FROM files_object o JOIN files_files f ON f.id = o.file_id
-    WHERE o.bucket_id = :bucket AND o.is_head
-    """
-)
-
 
 def _done_checksums(recid: str, model: LoadedModel) -> set[str]:
     """Checksums of the files this model version has already analysed on this record."""
@@ -248,22 +240,19 @@ def _done_checksums(recid: str, model: LoadedModel) -> set[str]:
     return {checksum for (checksum,) in rows}
 
 
-def _file_checksums(record) -> dict[str, str]:
-    """`{key: checksum}` of the record's files, in one query (not three lazy loads per file)."""
-    rows = db.session.execute(_CHECKSUMS_SQL, {"bucket": str(record.bucket_id)})
-    return dict(rows.all())
+def _load_file_rows(record) -> list:
+    """The record's file records with their object versions and file instances, in one query.
 
-
-def _prefetch_file_rows(record) -> list[ObjectVersion]:
-    """The record's head object versions with their file instances, in one query.
-
-    Reading N images otherwise costs 2N lazy loads (file record → object version → file
-    instance); with these rows in the session those are answered from its identity map. The
-    identity map holds rows weakly: the caller keeps the list while it reads the files.
+    Reading N images, or dumping the record for its search document after a commit expired
+    them, otherwise costs up to three lazy loads per file (file record → object version → file
+    instance); with these rows in the session those are answered from its identity map, and
+    rows the record's file manager already holds are refreshed in place. The identity map holds
+    rows weakly: the caller keeps the list while it needs them.
     """
+    model_cls = record.files.file_cls.model_cls
     return (
-        ObjectVersion.query.options(joinedload(ObjectVersion.file))
-        .filter(ObjectVersion.bucket_id == record.bucket_id, ObjectVersion.is_head.is_(True))
+        model_cls.query.options(joinedload(model_cls.object_version).joinedload(ObjectVersion.file))
+        .filter(model_cls.record_id == record.id)
         .all()
     )
 
@@ -299,8 +288,12 @@ def annotate_record(recid: str, model: LoadedModel, pipeline, job_id: str) -> di
     done = _done_checksums(recid, model)
     counts = {"images": 0, "skipped": 0, "created": 0, "errors": []}
     max_pixels = current_app.config["MLMODELS_MAX_IMAGE_PIXELS"]
-    checksums = _file_checksums(record)
-    file_rows = _prefetch_file_rows(record)  # held until the images are read
+    file_rows = _load_file_rows(record)  # held until the images are read
+    checksums = {
+        row.key: row.object_version.file.checksum
+        for row in file_rows
+        if row.object_version is not None and row.object_version.file is not None
+    }
     pending, contents = [], []
     for key, target in image_files(record).items():
         counts["images"] += 1
@@ -367,27 +360,10 @@ def _store_annotations(record, annotations: list[dict]) -> int:
     # No forced refresh: the index's own refresh (1 s) makes them searchable; forcing one per
     # record made OpenSearch rewrite its segments once per record of a pipeline job.
     index_annotations(created, refresh=False)
-    file_rows = _reload_file_records(record)  # held while the record is dumped
+    file_rows = _load_file_rows(record)  # held while the record is dumped
     current_rdm_records_service.indexer.index(record)
     del file_rows
     return len(created)
-
-
-def _reload_file_records(record) -> list:
-    """Reload the record's file records, with their object versions and file instances, in one
-    query.
-
-    The commit before re-indexing expires them; the record's dump would otherwise reload each
-    one and its object version and file instance lazily (three queries per file, a sixth of a
-    pipeline's time on records of 100 images). The rows refresh the session's objects that the
-    record's file manager already holds.
-    """
-    model_cls = record.files.file_cls.model_cls
-    return (
-        model_cls.query.options(joinedload(model_cls.object_version).joinedload(ObjectVersion.file))
-        .filter(model_cls.record_id == record.id)
-        .all()
-    )
 
 
 def _write_masks(record, recid, todo, arrays, model: LoadedModel, pipeline, job_id) -> int:

@@ -82,25 +82,6 @@ DETECTORS: dict[str, tuple[str, Callable[[dict], nn.Module]]] = {
 """Architecture name → (task, builder from a state dict)."""
 
 
-def fit_state_dict(module: nn.Module, state: dict) -> None:
-    """Load `state` into `module`, strictly except for BatchNorm's `num_batches_tracked`.
-
-    torchvision trains on pretrained backbones with frozen batch norms, which have no such
-    counter; built without pretrained weights, the same network has ordinary batch norms that
-    do. The counter plays no part in evaluation. Any other missing or unexpected key, or a
-    tensor of the wrong shape, is a RuntimeError.
-    """
-    missing, unexpected = module.load_state_dict(state, strict=False)
-    missing = [key for key in missing if not key.endswith("num_batches_tracked")]
-    if missing or unexpected:
-        problems = []
-        if missing:
-            problems.append(f"missing {', '.join(missing[:3])}")
-        if unexpected:
-            problems.append(f"unexpected {', '.join(unexpected[:3])}")
-        raise RuntimeError("; ".join(problems))
-
-
 def _as_tensors(images: Sequence[np.ndarray], device: torch.device) -> list[torch.Tensor]:
     tensors = []
     for image in images:

@@ -14,7 +14,7 @@ TorchScript archive of the whole network (it keeps its resize settings), whose o
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -172,8 +172,3 @@ def train_torchvision_detection(
         architecture=architecture,
         plots={"loss_curve.png": epochs.loss_curve("validation mAP@.5")},
     )
-
-
-def torchvision_architectures(task: str) -> Sequence[str]:
-    """The torchvision architectures a `task` training can use."""
-    return sorted(name for name, (served, _) in DETECTORS.items() if served == task)
